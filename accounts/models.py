@@ -1,0 +1,109 @@
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+
+from streamlite.models import TimeStampedModel
+
+
+class User(AbstractUser):
+    username = models.CharField(
+        _("username"),
+        max_length=50,
+        unique=True,
+        validators=[UnicodeUsernameValidator()],
+        help_text=_("Up to 50 characters: letters, digits and @/./+/-/_ only."),
+        error_messages={"unique": _("A user with that username already exists.")},
+    )
+    email = models.EmailField(_("email address"), unique=True)
+    display_name = models.CharField(_("display name"), max_length=50, blank=True)
+    avatar = models.ImageField(_("avatar"), upload_to="avatars/", blank=True)
+    bio = models.TextField(_("bio"), max_length=1000, blank=True)
+    room_quota = models.PositiveSmallIntegerField(_("room quota"), default=1)
+    live_quota = models.PositiveSmallIntegerField(_("concurrent live streams quota"), default=1)
+
+    objects = UserManager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("email"), name="user_email_ci_unique")]
+
+    def __str__(self) -> str:
+        return self.username
+
+    @property
+    def shown_name(self) -> str:
+        return self.display_name or self.username
+
+    @property
+    def avatar_url(self) -> str:
+        return self.avatar.url if self.avatar else ""
+
+
+class SiteSettings(models.Model):
+    """The one row of settings staff change at run time."""
+
+    streamers_need_approval = models.BooleanField(
+        _("new streamers need approval"),
+        default=False,
+        help_text=_("When on, users apply to stream and wait for staff."),
+    )
+
+    class Meta:
+        verbose_name = _("site settings")
+        verbose_name_plural = _("site settings")
+
+    def __str__(self) -> str:
+        return str(_("Site settings"))
+
+
+class StreamerApplication(TimeStampedModel):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="streamer_applications")
+    message = models.TextField(_("why you want to stream"), max_length=2000, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    staff_note = models.TextField(blank=True)
+    decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"], condition=models.Q(status="pending"), name="one_pending_application_per_user"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.status})"
+
+
+class ActivityLog(models.Model):
+    """Security-relevant events, kept for staff (seed 003's user_activities)."""
+
+    class Action(models.TextChoices):
+        LOGIN = "login", _("Login")
+        LOGIN_FAILED = "login_failed", _("Failed login")
+        LOGOUT = "logout", _("Logout")
+        SIGNUP = "signup", _("Sign-up")
+        STREAM_KEY_RESET = "stream_key_reset", _("Stream key reset")
+        GO_LIVE = "go_live", _("Went live")
+        STREAM_END = "stream_end", _("Stream ended")
+        MODERATION = "moderation", _("Moderation")
+        STAFF_ACTION = "staff_action", _("Staff action")
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=20, choices=Action.choices, db_index=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.user or '-'}"

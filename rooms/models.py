@@ -1,0 +1,116 @@
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from streamlite.models import TimeStampedModel
+
+
+def new_public_name() -> str:
+    return secrets.token_hex(10)
+
+
+def new_stream_secret() -> str:
+    # 32 random bytes: far more than the 128 bits the design asks for.
+    return "sk_" + secrets.token_urlsafe(32)
+
+
+def stream_secret_digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class Category(TimeStampedModel):
+    name = models.CharField(_("name"), max_length=60, unique=True)
+    slug = models.SlugField(max_length=60, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    cover = models.ImageField(_("cover"), upload_to="categories/", blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name_plural = _("categories")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Room(TimeStampedModel):
+    class Status(models.TextChoices):
+        IDLE = "idle", _("Offline")
+        LIVE = "live", _("Live")
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="rooms")
+    title = models.CharField(_("title"), max_length=100)
+    description = models.TextField(_("description"), max_length=5000, blank=True)
+    cover = models.ImageField(_("cover"), upload_to="covers/", blank=True)
+    category = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="rooms"
+    )
+    status = models.CharField(max_length=4, choices=Status.choices, default=Status.IDLE, db_index=True)
+    public_name = models.CharField(max_length=40, unique=True, default=new_public_name, editable=False)
+    viewer_count = models.PositiveIntegerField(default=0)
+    allow_comments = models.BooleanField(_("allow comments"), default=True)
+    comment_cooldown_ms = models.PositiveIntegerField(
+        _("comment cooldown (ms)"), default=1000, validators=[MinValueValidator(0)]
+    )
+    slow_mode_seconds = models.PositiveIntegerField(_("slow mode (seconds)"), default=0)
+    moderators = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="moderated_rooms")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "-viewer_count"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_live(self) -> bool:
+        return self.status == self.Status.LIVE
+
+
+class StreamKey(models.Model):
+    """The secret OBS publishes with. Only its owner reads it; lookups go by digest."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="stream_keys")
+    secret = models.CharField(max_length=64, default=new_stream_secret, editable=False)
+    secret_digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["room"], condition=models.Q(revoked_at__isnull=True), name="one_active_key_per_room"
+            )
+        ]
+
+    def __str__(self) -> str:
+        state = "revoked" if self.revoked_at else "active"
+        return f"Stream key of room {self.room_id} ({state})"
+
+    def __repr__(self) -> str:
+        return f"<StreamKey room={self.room_id} revoked={self.revoked_at is not None}>"
+
+    def save(self, *args, **kwargs):
+        self.secret_digest = stream_secret_digest(self.secret)
+        super().save(*args, **kwargs)
+
+
+class Follow(models.Model):
+    follower = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="following")
+    followed = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="followers")
+    notify = models.BooleanField(_("go-live alerts"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["follower", "followed"], name="unique_follow_pair"),
+            models.CheckConstraint(condition=~models.Q(follower=models.F("followed")), name="no_self_follow"),
+        ]
+        indexes = [models.Index(fields=["followed", "notify"])]
+
+    def __str__(self) -> str:
+        return f"{self.follower} → {self.followed}"

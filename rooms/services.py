@@ -1,0 +1,47 @@
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.activity import activity_record
+from accounts.models import ActivityLog, User
+from rooms.models import Category, Follow, Room, StreamKey
+
+
+@transaction.atomic
+def room_create(*, owner: User, title: str, description: str = "", category: Category | None = None) -> Room:
+    """Open a room with its first stream key, within the owner's room quota."""
+    User.objects.select_for_update().filter(pk=owner.pk).first()
+    if Room.objects.filter(owner=owner).count() >= owner.room_quota:
+        raise ValidationError(_("You already have as many rooms as you may have."), code="room_quota")
+    room = Room(owner=owner, title=title, description=description, category=category)
+    room.full_clean()
+    room.save()
+    StreamKey.objects.create(room=room)
+    return room
+
+
+@transaction.atomic
+def stream_key_reset(*, room: Room, by: User | None = None) -> StreamKey:
+    """Revoke the room's active key and issue a new one; the old key never works again."""
+    StreamKey.objects.filter(room=room, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    key = StreamKey.objects.create(room=room)
+    activity_record(action=ActivityLog.Action.STREAM_KEY_RESET, user=by, room_id=room.pk)
+    return key
+
+
+def follow_create(*, follower: User, followed: User, notify: bool = True) -> tuple[Follow, bool]:
+    """Follow a streamer; following twice keeps one follow. Returns (follow, created)."""
+    if follower.pk == followed.pk:
+        raise ValidationError(_("You cannot follow yourself."), code="self_follow")
+    try:
+        with transaction.atomic():
+            return Follow.objects.get_or_create(
+                follower=follower, followed=followed, defaults={"notify": notify}
+            )
+    except IntegrityError:
+        return Follow.objects.get(follower=follower, followed=followed), False
+
+
+def follow_delete(*, follower: User, followed: User) -> None:
+    Follow.objects.filter(follower=follower, followed=followed).delete()

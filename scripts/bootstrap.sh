@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what StreamLite needs and is missing: Debian packages, the Python venv, front-end packages.
+# Safe to run again: it only does what is not done yet.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+
+need_pkgs=()
+have_cmd() { command -v "$1" >/dev/null 2>&1 || [ -x "$2" ]; }
+have_cmd pg_ctl /usr/lib/postgresql/15/bin/pg_ctl || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need_pkgs+=(postgresql)
+have_cmd redis-server /usr/bin/redis-server || need_pkgs+=(redis-server)
+have_cmd nginx /usr/sbin/nginx || need_pkgs+=(nginx-light)
+[ -f /usr/lib/nginx/modules/ngx_rtmp_module.so ] || need_pkgs+=(libnginx-mod-rtmp)
+have_cmd ffmpeg /usr/bin/ffmpeg || need_pkgs+=(ffmpeg)
+have_cmd chromium /usr/bin/chromium || need_pkgs+=(chromium)
+have_cmd npm /usr/bin/npm || need_pkgs+=(npm)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  echo "Installing system packages: ${need_pkgs[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+fi
+# Debian's packages may start their own daemons; ours run as plain processes on our own folders.
+for svc in nginx redis-server postgresql; do
+  $SUDO service "$svc" stop >/dev/null 2>&1 || true
+done
+
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+stamp=.venv/.requirements-installed
+if [ ! -f "$stamp" ] || [ requirements.txt -nt "$stamp" ] || [ requirements-dev.txt -nt "$stamp" ]; then
+  .venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
+  touch "$stamp"
+fi
+
+if [ ! -f static/vendor/.installed ] || [ package-lock.json -nt static/vendor/.installed ]; then
+  npm ci --silent --no-audit --no-fund
+  mkdir -p static/vendor
+  cp node_modules/hls.js/dist/hls.min.js node_modules/hls.js/dist/hls.min.js.map static/vendor/
+  touch static/vendor/.installed
+fi

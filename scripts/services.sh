@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Starts or stops the real services StreamLite needs (PostgreSQL, Redis, the MongoDB stand-in) as plain
+# processes on loopback, with their data under one folder.
+#   scripts/services.sh start DIR [--postgres]   prints the environment to use them
+#   scripts/services.sh stop DIR
+set -euo pipefail
+cd "$(dirname "$0")/.."
+action=$1
+dir=$(realpath -m "$2")
+with_pg=${3:-}
+PG_PORT=${PG_PORT:-55432}
+REDIS_PORT=${REDIS_PORT:-6379}
+MONGO_PORT=${MONGO_PORT:-27017}
+PG_BIN=$(dirname "$(ls /usr/lib/postgresql/*/bin/pg_ctl | sort -V | tail -1)")
+
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+wait_port() {
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "service on port $1 did not start" >&2
+  return 1
+}
+
+start() {
+  mkdir -p "$dir"
+  if [ "$with_pg" = "--postgres" ]; then
+    if [ ! -d "$dir/pg" ]; then
+      mkdir -p "$dir/pg"
+      [ "$(id -u)" = 0 ] && chown postgres "$dir/pg" && chmod 755 "$dir"
+      as_pg "$PG_BIN/initdb" -D "$dir/pg" -U streamlite --auth=trust -E UTF8 >/dev/null
+    fi
+    as_pg "$PG_BIN/pg_ctl" -D "$dir/pg" -l "$dir/pg/log" -w \
+      -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k /tmp -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+      start >/dev/null
+  fi
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
+    --dir "$dir" --logfile "$dir/redis.log" --pidfile "$dir/redis.pid"
+  nohup .venv/bin/secantusd-py --host 127.0.0.1 --port "$MONGO_PORT" --storage-path "$dir/mongo" \
+    --log-level WARNING >"$dir/mongo.log" 2>&1 &
+  echo $! >"$dir/mongo.pid"
+  wait_port "$REDIS_PORT"
+  wait_port "$MONGO_PORT"
+  [ "$with_pg" = "--postgres" ] && echo "export DATABASE_URL=postgres://streamlite@127.0.0.1:$PG_PORT/postgres"
+  echo "export REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0"
+  echo "export MONGO_URL=mongodb://127.0.0.1:$MONGO_PORT/"
+}
+
+stop() {
+  [ -f "$dir/mongo.pid" ] && kill "$(cat "$dir/mongo.pid")" 2>/dev/null || true
+  [ -f "$dir/redis.pid" ] && kill "$(cat "$dir/redis.pid")" 2>/dev/null || true
+  [ -d "$dir/pg" ] && as_pg "$PG_BIN/pg_ctl" -D "$dir/pg" -m fast stop >/dev/null 2>&1 || true
+  rm -f "$dir/mongo.pid" "$dir/redis.pid"
+}
+
+"$action"

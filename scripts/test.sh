@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# make test: real PostgreSQL, Redis and the MongoDB stand-in on loopback under a temporary folder,
+# then the whole pytest suite; the services stop whatever happens.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh
+dir=$(mktemp -d /tmp/streamlite-test.XXXXXX)
+export PG_PORT=${PG_PORT:-55433} REDIS_PORT=${REDIS_PORT:-56380} MONGO_PORT=${MONGO_PORT:-57017}
+cleanup() { scripts/services.sh stop "$dir"; rm -rf "$dir"; }
+trap cleanup EXIT
+eval "$(scripts/services.sh start "$dir" --postgres)"
+export DEBUG=0 SECRET_KEY=test-secret-key RTMP_HOOK_SECRET=test-hook-secret
+export TEST_TMP="$dir" STATIC_ROOT="$dir/static" MEDIA_ROOT="$dir/media"
+.venv/bin/python manage.py collectstatic --noinput -v0
+.venv/bin/python -m pytest "$@"

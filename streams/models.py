@@ -1,0 +1,62 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from rooms.models import Room
+from streamlite.models import TimeStampedModel
+
+
+class Stream(TimeStampedModel):
+    class Status(models.TextChoices):
+        LIVE = "live", _("Live")
+        ENDED = "ended", _("Ended")
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="streams")
+    status = models.CharField(max_length=5, choices=Status.choices, default=Status.LIVE, db_index=True)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=40, blank=True)
+    client_id = models.CharField(_("ingest client id"), max_length=64, blank=True)
+    last_heartbeat_at = models.DateTimeField(null=True, blank=True)
+    bitrate_kbps = models.PositiveIntegerField(null=True, blank=True)
+    fps = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    resolution = models.CharField(max_length=20, blank=True)
+    video_codec = models.CharField(max_length=20, blank=True)
+    audio_codec = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["room"], condition=models.Q(status="live"), name="one_live_stream_per_room"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ended_at__isnull=True) | models.Q(ended_at__gte=models.F("started_at")),
+                name="stream_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.room} @ {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def duration(self):
+        return (self.ended_at - self.started_at) if self.ended_at else None
+
+
+class RoomRecord(models.Model):
+    """The stats of one past (or current) stream of a room (seed 000's room_records)."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="records")
+    stream = models.OneToOneField(Stream, on_delete=models.CASCADE, related_name="record")
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    unique_viewers = models.PositiveIntegerField(default=0)
+    peak_viewers = models.PositiveIntegerField(default=0)
+    total_comments = models.PositiveIntegerField(default=0)
+    avg_watch_seconds = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"Record of {self.stream}"
