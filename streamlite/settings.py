@@ -93,6 +93,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
+# Daphne does not serve static files itself; WhiteNoise does, from the source folders while developing.
+WHITENOISE_USE_FINDERS = DEBUG
 STATIC_ROOT = env.path("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"

@@ -1,9 +1,17 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
+
+from streamlite.health import healthz
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/", include("streamlite.api_urls")),
+    path("hooks/rtmp/", include("streams.hook_urls")),
+    path("dashboard/", include("streams.dashboard_urls")),
+    path("accounts/", include("accounts.urls")),
+    path("healthz", healthz, name="healthz"),
+    path("", include("rooms.urls")),
 ]
 
 if settings.DEBUG:
