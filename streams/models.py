@@ -60,3 +60,18 @@ class RoomRecord(models.Model):
 
     def __str__(self) -> str:
         return f"Record of {self.stream}"
+
+
+class ViewerSample(models.Model):
+    """The viewer count of a live stream at one moment: the points of the dashboard's viewers chart."""
+
+    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="viewer_samples")
+    at = models.DateTimeField()
+    viewers = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["at"]
+        indexes = [models.Index(fields=["stream", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.viewers} viewers @ {self.at:%H:%M:%S}"
