@@ -17,9 +17,11 @@ as_pg() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+port_answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
 wait_port() {
   for _ in $(seq 1 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    port_answers "$1" && return 0
     sleep 0.1
   done
   echo "service on port $1 did not start" >&2
@@ -38,11 +40,21 @@ start() {
       -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k /tmp -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
       start >/dev/null
   fi
-  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
-    --dir "$dir" --logfile "$dir/redis.log" --pidfile "$dir/redis.pid"
-  nohup .venv/bin/secantusd-py --host 127.0.0.1 --port "$MONGO_PORT" --storage-path "$dir/mongo" \
-    --log-level WARNING >"$dir/mongo.log" 2>&1 &
-  echo $! >"$dir/mongo.pid"
+  # A service already answering on its port is used as it is (and left running by stop): a second
+  # start could not bind the port anyway.
+  if port_answers "$REDIS_PORT"; then
+    echo "redis: port $REDIS_PORT already answers, using it" >&2
+  else
+    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
+      --dir "$dir" --logfile "$dir/redis.log" --pidfile "$dir/redis.pid"
+  fi
+  if port_answers "$MONGO_PORT"; then
+    echo "mongo: port $MONGO_PORT already answers, using it" >&2
+  else
+    nohup .venv/bin/secantusd-py --host 127.0.0.1 --port "$MONGO_PORT" --storage-path "$dir/mongo" \
+      --log-level WARNING >"$dir/mongo.log" 2>&1 &
+    echo $! >"$dir/mongo.pid"
+  fi
   wait_port "$REDIS_PORT"
   wait_port "$MONGO_PORT"
   [ "$with_pg" = "--postgres" ] && echo "export DATABASE_URL=postgres://streamlite@127.0.0.1:$PG_PORT/postgres"
