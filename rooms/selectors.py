@@ -1,6 +1,10 @@
-from django.db.models import QuerySet
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
-from rooms.models import Room, StreamKey
+from accounts.models import User
+from rooms.models import Category, Follow, Room, StreamKey
+from streams.models import RoomRecord, Stream
+from vod.models import Vod
 
 
 def stream_key_active(*, room: Room) -> StreamKey | None:
@@ -12,3 +16,78 @@ def rooms_listed() -> QuerySet[Room]:
     return Room.objects.select_related("owner", "category").order_by(
         "-status", "-viewer_count", "-created_at"
     )
+
+
+def rooms_in_category(*, category: Category) -> QuerySet[Room]:
+    return rooms_listed().filter(category=category)
+
+
+def rooms_of_owner(*, owner: User) -> QuerySet[Room]:
+    return rooms_listed().filter(owner=owner)
+
+
+def rooms_search(*, query: str) -> QuerySet[Room]:
+    return rooms_listed().filter(Q(title__icontains=query) | Q(description__icontains=query))
+
+
+def categories_listed() -> QuerySet[Category]:
+    return Category.objects.only("name", "slug", "position")
+
+
+def category_by_slug(*, slug: str) -> Category | None:
+    return Category.objects.filter(slug=slug).first()
+
+
+def room_detail(*, pk: int) -> Room | None:
+    """The room with its owner's follower count, in one query."""
+    return (
+        Room.objects.select_related("owner", "category")
+        .annotate(owner_follower_count=Count("owner__followers", distinct=True))
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def follow_exists(*, follower: User | AnonymousUser, followed: User) -> bool:
+    if not follower.is_authenticated:
+        return False
+    return Follow.objects.filter(follower=follower, followed=followed).exists()
+
+
+def room_vods_ready(*, room: Room) -> QuerySet[Vod]:
+    return Vod.objects.filter(room=room, status=Vod.Status.READY).order_by("-created_at")
+
+
+def _with_live_started_at(rooms: QuerySet[Room]) -> QuerySet[Room]:
+    # One subquery in the rooms query, so a page of rooms costs the same queries whatever its size.
+    live_stream = Stream.objects.filter(room=OuterRef("pk"), status=Stream.Status.LIVE)
+    return rooms.annotate(live_started_at=Subquery(live_stream.values("started_at")[:1]))
+
+
+def rooms_filtered(
+    *, status: str = "", category_slug: str = "", text: str = "", owner: User | None = None
+) -> QuerySet[Room]:
+    """Rooms as API clients filter them, each with ``live_started_at`` (None unless live)."""
+    rooms = rooms_listed()
+    if status:
+        rooms = rooms.filter(status=status)
+    if category_slug:
+        rooms = rooms.filter(category__slug=category_slug)
+    if text:
+        rooms = rooms.filter(
+            Q(title__icontains=text)
+            | Q(owner__username__icontains=text)
+            | Q(owner__display_name__icontains=text)
+        )
+    if owner is not None:
+        rooms = rooms.filter(owner=owner)
+    return _with_live_started_at(rooms)
+
+
+def room_with_live_start(*, pk: int) -> Room | None:
+    return _with_live_started_at(rooms_listed()).filter(pk=pk).first()
+
+
+def room_records_ended(*, room: Room) -> QuerySet[RoomRecord]:
+    """The stats of the room's finished streams, newest first; the open one is still changing."""
+    return RoomRecord.objects.filter(room=room, ended_at__isnull=False).order_by("-started_at", "-pk")

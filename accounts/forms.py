@@ -1,0 +1,88 @@
+import uuid
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.forms import UserCreationForm
+from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+
+AVATAR_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
+AVATAR_MAX_SIDE = 4096
+
+
+class SignupForm(UserCreationForm):
+    class Meta(UserCreationForm.Meta):
+        model = User
+        fields = ("username", "email")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].required = True
+
+    def clean_email(self) -> str:
+        email = User.objects.normalize_email(self.cleaned_data["email"])
+        # The database compares e-mails case-insensitively; say so here rather than as a constraint error.
+        if User.objects.filter(email__iexact=email).exists():
+            raise ValidationError(_("A user with that e-mail address already exists."), code="email_taken")
+        return email
+
+
+class AvatarField(forms.ImageField):
+    """An image Pillow can really read, in a web format, within the size and pixel limits."""
+
+    default_error_messages = {
+        "too_big": _("The image is %(size)s; the limit is %(limit)s."),
+        "format": _("Use a JPEG, PNG, WebP or GIF image."),
+        "dimensions": _("The image is %(width)s×%(height)s pixels; the limit is %(side)s×%(side)s."),
+    }
+
+    def to_python(self, data):
+        # Refuse by byte size before Pillow parses anything.
+        size = getattr(data, "size", None) or 0
+        if size > settings.AVATAR_MAX_BYTES:
+            raise ValidationError(
+                self.error_messages["too_big"],
+                code="too_big",
+                params={
+                    "size": filesizeformat(size),
+                    "limit": filesizeformat(settings.AVATAR_MAX_BYTES),
+                },
+            )
+        upload = super().to_python(data)
+        if upload is None:
+            return None
+        image = upload.image
+        if image.format not in AVATAR_FORMATS:
+            raise ValidationError(self.error_messages["format"], code="format")
+        width, height = image.size
+        if width > AVATAR_MAX_SIDE or height > AVATAR_MAX_SIDE:
+            raise ValidationError(
+                self.error_messages["dimensions"],
+                code="dimensions",
+                params={"width": width, "height": height, "side": AVATAR_MAX_SIDE},
+            )
+        # The stored name comes from the real format, never from what the uploader called the file.
+        upload.name = f"{uuid.uuid4().hex}.{AVATAR_FORMATS[image.format]}"
+        return upload
+
+
+class ProfileForm(forms.ModelForm):
+    avatar = AvatarField(
+        label=_("Avatar"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/gif"}),
+    )
+
+    class Meta:
+        model = User
+        fields = ("display_name", "bio", "avatar")
+        widgets = {"bio": forms.Textarea(attrs={"rows": 5})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["avatar"].help_text = _(
+            "JPEG, PNG, WebP or GIF, up to %(limit)s and %(side)s×%(side)s pixels."
+        ) % {"limit": filesizeformat(settings.AVATAR_MAX_BYTES), "side": AVATAR_MAX_SIDE}

@@ -1,0 +1,60 @@
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.db import IntegrityError, transaction
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
+
+from accounts import selectors
+from accounts.activity import activity_record
+from accounts.forms import ProfileForm, SignupForm
+from accounts.models import ActivityLog
+from rooms.pagination import paginate
+from rooms.selectors import follow_exists, rooms_of_owner
+
+
+@sensitive_post_parameters("password1", "password2")
+def signup(request):
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                user = form.save()
+                activity_record(action=ActivityLog.Action.SIGNUP, user=user, request=request)
+        except IntegrityError:
+            # Someone registered the same name or e-mail between our check and our insert.
+            form.add_error(None, _("That username or e-mail address was just taken. Please try another."))
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, _("Welcome to StreamLite, %(name)s!") % {"name": user.shown_name})
+            return redirect("home")
+    return render(request, "accounts/signup.html", {"form": form})
+
+
+@login_required
+def profile_edit(request):
+    # Always the signed-in user's own row: there is no id in the URL to point at someone else.
+    form = ProfileForm(request.POST or None, request.FILES or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Your profile is saved."))
+        return redirect("profile_edit")
+    return render(request, "accounts/profile_edit.html", {"form": form})
+
+
+def profile(request, username: str):
+    user = selectors.user_profile(username=username)
+    if user is None:
+        raise Http404
+    context = {
+        "profile_user": user,
+        "is_following": follow_exists(follower=request.user, followed=user),
+        "rooms_page": paginate(request, rooms_of_owner(owner=user)),
+        "streams_page": paginate(request, selectors.user_streams_past(user=user), param="spage"),
+        "vods_page": paginate(request, selectors.user_vods_ready(user=user), param="vpage"),
+    }
+    return render(request, "accounts/profile.html", context)

@@ -1,0 +1,58 @@
+from django.http import Http404
+from django.shortcuts import render
+
+from accounts.selectors import users_search
+from rooms import selectors
+from rooms.pagination import paginate
+
+SEARCH_MAX_LENGTH = 100
+ROOM_PAGE_VODS = 8
+
+
+def _room_list(request, *, rooms, template: str, extra: dict | None = None):
+    page = paginate(request, rooms)
+    # Rooms arrive live first, so splitting one page keeps the order while giving each part a heading.
+    context = {
+        "page_obj": page,
+        "live_rooms": [room for room in page if room.is_live],
+        "other_rooms": [room for room in page if not room.is_live],
+        **(extra or {}),
+    }
+    return render(request, template, context)
+
+
+def home(request):
+    return _room_list(request, rooms=selectors.rooms_listed(), template="rooms/home.html")
+
+
+def category(request, slug: str):
+    found = selectors.category_by_slug(slug=slug)
+    if found is None:
+        raise Http404
+    return _room_list(
+        request,
+        rooms=selectors.rooms_in_category(category=found),
+        template="rooms/category.html",
+        extra={"category": found},
+    )
+
+
+def search(request):
+    query = request.GET.get("q", "").strip()[:SEARCH_MAX_LENGTH]
+    context = {"query": query}
+    if query:
+        context["rooms_page"] = paginate(request, selectors.rooms_search(query=query))
+        context["users_page"] = paginate(request, users_search(query=query), param="upage")
+    return render(request, "rooms/search.html", context)
+
+
+def room_detail(request, pk: int):
+    room = selectors.room_detail(pk=pk)
+    if room is None:
+        raise Http404
+    context = {
+        "room": room,
+        "is_following": selectors.follow_exists(follower=request.user, followed=room.owner),
+        "vods": selectors.room_vods_ready(room=room)[:ROOM_PAGE_VODS],
+    }
+    return render(request, "rooms/room_detail.html", context)
