@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# make run: installs what is missing, prepares the database and demo data, then starts every process of
+# DESIGN §1 on this machine (web, worker, beat, Redis, the MongoDB stand-in, the ingest when configured).
+# Logs go to var/log/<name>.log; the web log is also shown here. Ctrl-C stops everything started here.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh
+
+# The embedded defaults of a local install, unless the environment says otherwise.
+export DEBUG=${DEBUG:-1}
+export REDIS_PORT=${REDIS_PORT:-6379} MONGO_PORT=${MONGO_PORT:-27017}
+export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}
+export MONGO_URL=${MONGO_URL:-mongodb://127.0.0.1:$MONGO_PORT/}
+WEB_HOST=127.0.0.1 WEB_PORT=${WEB_PORT:-8000}
+PY=.venv/bin/python
+mkdir -p var/log
+
+names=()
+pids=()
+stopping=""
+cleanup() {
+  [ -n "$stopping" ] && return
+  stopping=1
+  trap '' INT TERM HUP
+  echo
+  echo "Stopping: ${names[*]:-nothing started yet}"
+  # Each process leads its own process group (setsid), so this also reaches Celery's pool children
+  # and nginx's workers.
+  for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+  for _ in $(seq 1 100); do
+    alive=""
+    for pid in "${pids[@]}"; do kill -0 -- "-$pid" 2>/dev/null && alive=1; done
+    [ -z "$alive" ] && break
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
+  scripts/services.sh stop var/services
+  echo "Stopped."
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+
+# start NAME COMMAND...: runs COMMAND in its own process group, output to var/log/NAME.log.
+start() {
+  local name=$1
+  shift
+  echo "starting $name: $* (log: var/log/$name.log)"
+  setsid "$@" >"var/log/$name.log" 2>&1 </dev/null &
+  names+=("$name")
+  pids+=("$!")
+}
+
+wait_port() {
+  for _ in $(seq 1 300); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "nothing answers on port $1" >&2
+  return 1
+}
+
+scripts/services.sh start var/services >/dev/null
+$PY manage.py migrate --noinput
+$PY manage.py seed_demo
+$PY manage.py ensure_admin
+
+start web .venv/bin/daphne -b "$WEB_HOST" -p "$WEB_PORT" streamlite.asgi:application
+start worker .venv/bin/celery -A streamlite worker -l info --concurrency 2
+start beat .venv/bin/celery -A streamlite beat -l info -s var/celerybeat-schedule
+if $PY manage.py help render_rtmp_config >/dev/null 2>&1; then
+  $PY manage.py render_rtmp_config
+  start ingest nginx -p "$PWD/var/nginx/" -c "$PWD/var/nginx/nginx.conf" -g 'daemon off;'
+else
+  echo "ingest: not configured yet"
+fi
+
+wait_port "$WEB_PORT"
+$PY manage.py run_banner --url "http://$WEB_HOST:$WEB_PORT"
+echo "Press Ctrl-C to stop everything."
+
+setsid tail -n +1 -F var/log/web.log &
+pids+=("$!")
+# Stop everything as soon as any process dies: a half-running site is worse than a clear failure.
+while true; do
+  for i in "${!names[@]}"; do
+    if ! kill -0 "${pids[$i]}" 2>/dev/null; then
+      echo "${names[$i]} exited; see var/log/${names[$i]}.log" >&2
+      exit 1
+    fi
+  done
+  sleep 1
+done

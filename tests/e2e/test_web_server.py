@@ -1,0 +1,49 @@
+"""The ASGI app served by a real Daphne over HTTP, as `make run` and production serve it."""
+
+import io
+import json
+import re
+from urllib.request import urlopen
+
+import pytest
+from django.core.management import call_command
+from django.templatetags.static import static
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def fetch(url: str):
+    with urlopen(url, timeout=10) as response:  # noqa: S310 (our own loopback server)
+        return response.status, response.headers, response.read().decode()
+
+
+def test_health_check_answers_over_http(daphne_server):
+    status, _, body = fetch(f"{daphne_server}/healthz")
+
+    assert status == 200
+    assert json.loads(body) == {"status": "ok"}
+
+
+def test_home_page_shows_the_seeded_rooms(daphne_server, tmp_path):
+    call_command("seed_demo", demo_password_file=tmp_path / "demo-password.txt", stdout=io.StringIO())
+
+    status, headers, body = fetch(f"{daphne_server}/")
+
+    assert status == 200
+    assert headers.get_content_type() == "text/html"
+    assert "Demo room: test pattern and friendly chat" in body
+    assert "Evening guitar session 吉他之夜" in body
+
+
+def test_stylesheets_are_served_by_whitenoise(daphne_server):
+    _, _, home = fetch(f"{daphne_server}/")
+    links = re.findall(r"<link\b[^>]*>", home)
+    stylesheets = [re.search(r'href="([^"]+)"', link)[1] for link in links if 'rel="stylesheet"' in link]
+
+    for path in [static("admin/css/base.css"), *stylesheets]:
+        status, headers, body = fetch(f"{daphne_server}{path}")
+        assert status == 200
+        assert headers.get_content_type() == "text/css"
+        # The hashed names of the manifest storage are cached for good: WhiteNoise, not Django, served it.
+        assert "immutable" in headers["Cache-Control"]
+        assert body.strip()
