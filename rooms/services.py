@@ -1,3 +1,5 @@
+from functools import partial
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -6,6 +8,7 @@ from django.utils.translation import gettext as _
 from accounts.activity import activity_record
 from accounts.models import ActivityLog, User
 from rooms.models import Category, Follow, Room, StreamKey
+from streams.tasks import ingest_drop_publisher
 
 
 @transaction.atomic
@@ -24,9 +27,15 @@ def room_create(*, owner: User, title: str, description: str = "", category: Cat
 @transaction.atomic
 def stream_key_reset(*, room: Room, by: User | None = None) -> StreamKey:
     """Revoke the room's active key and issue a new one; the old key never works again."""
-    StreamKey.objects.filter(room=room, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    revoked_ids = list(
+        StreamKey.objects.filter(room=room, revoked_at__isnull=True).values_list("pk", flat=True)
+    )
+    StreamKey.objects.filter(pk__in=revoked_ids).update(revoked_at=timezone.now())
     key = StreamKey.objects.create(room=room)
     activity_record(action=ActivityLog.Action.STREAM_KEY_RESET, user=by, room_id=room.pk)
+    # An encoder still publishing with the old key is disconnected by the ingest (streams issue).
+    for key_id in revoked_ids:
+        transaction.on_commit(partial(ingest_drop_publisher.delay, stream_key_id=key_id), robust=True)
     return key
 
 

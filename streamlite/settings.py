@@ -147,6 +147,16 @@ RTMP_PUBLIC_URL = env.str("RTMP_PUBLIC_URL", default="rtmp://127.0.0.1:1935/live
 HLS_PUBLIC_URL = env.str("HLS_PUBLIC_URL", default="http://127.0.0.1:8080/hls")
 HLS_ROOT = env.path("HLS_ROOT", default=str(VAR_DIR / "hls"))
 RECORDINGS_ROOT = env.path("RECORDINGS_ROOT", default=str(VAR_DIR / "recordings"))
+# Ingest (streams): what render_rtmp_config writes into nginx's config and what the hooks and tasks use.
+RTMP_PORT = env.int("RTMP_PORT", default=1935)
+HLS_HTTP_PORT = env.int("HLS_HTTP_PORT", default=8080)
+RTMP_HOOK_BASE_URL = env.str("RTMP_HOOK_BASE_URL", default="http://127.0.0.1:8000")
+RTMP_HLS_APP = env.str("RTMP_HLS_APP", default="hls")
+RTMP_UPDATE_INTERVAL_S = env.int("RTMP_UPDATE_INTERVAL_S", default=10)
+# nginx's loopback-only /stat and /control handlers (one ingest node; several would each need reconciling).
+INGEST_HTTP_URL = env.str("INGEST_HTTP_URL", default=f"http://127.0.0.1:{HLS_HTTP_PORT}")
+CELERY_BEAT_SCHEDULE["streams-reap-stale"] = {"task": "streams.tasks.streams_reap_stale", "schedule": 30.0}
+CELERY_BEAT_SCHEDULE["streams-ingest-reconcile"] = {"task": "streams.tasks.ingest_reconcile", "schedule": 60.0}
 
 # New users stream at once unless the site asks streamers to apply (DESIGN §3); staff can
 # change it later in the admin's site settings, this is only the initial value.

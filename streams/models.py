@@ -5,6 +5,14 @@ from rooms.models import Room
 from streamlite.models import TimeStampedModel
 
 
+class PublishRefusal(models.TextChoices):
+    """Why the ingest refused a room's publisher; the label is what its dashboard shows."""
+
+    NOT_APPROVED = "not_approved", _("Streaming needs approval: apply from your dashboard and wait for staff.")
+    LIVE_QUOTA = "live_quota", _("You are already live as often at once as your account allows.")
+    ALREADY_LIVE = "already_live", _("Another encoder is already publishing to this room with your key.")
+
+
 class Stream(TimeStampedModel):
     class Status(models.TextChoices):
         LIVE = "live", _("Live")
@@ -22,6 +30,8 @@ class Stream(TimeStampedModel):
     resolution = models.CharField(max_length=20, blank=True)
     video_codec = models.CharField(max_length=20, blank=True)
     audio_codec = models.CharField(max_length=20, blank=True)
+    # Server-side file written by the ingest (on_record_done); the VOD job reads it, viewers never see it.
+    recording_path = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["-started_at"]

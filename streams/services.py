@@ -1,21 +1,38 @@
 import logging
+import os
+from datetime import datetime, timedelta
+from functools import partial
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.activity import activity_record
-from accounts.models import ActivityLog
-from rooms.models import Room
-from streams.models import RoomRecord, Stream
+from accounts.models import ActivityLog, User
+from accounts.services import user_may_stream
+from rooms.models import Room, StreamKey, stream_secret_digest
+from streams import selectors
+from streams.ingest import IngestPublisher
+from streams.models import PublishRefusal, RoomRecord, Stream
 
 logger = logging.getLogger(__name__)
 
 # Pages that cache room lists (home, categories) store them under this key; any change of a room's
 # live state drops it so the next request rebuilds the list.
 ROOM_LISTS_CACHE_KEY = "room_lists"
+PUBLISH_REFUSAL_TTL_S = 600
+# A publisher nginx has just accepted shows up in /stat a moment after the publish hook answered.
+RECONCILE_GRACE_S = 15
+
+
+class PublishRefused(Exception):
+    def __init__(self, refusal: PublishRefusal | None = None):
+        self.refusal = refusal
+        super().__init__(refusal.label if refusal else "publish refused")
 
 
 def room_group_name(room_id: int) -> str:
@@ -35,8 +52,77 @@ def room_state_broadcast(*, room_id: int, status: str) -> None:
 
 def _on_room_state_change(*, room_id: int, status: str) -> None:
     # robust: the rows are committed already, a Redis hiccup must not turn the hook into a 500.
-    transaction.on_commit(lambda: room_state_broadcast(room_id=room_id, status=status), robust=True)
+    transaction.on_commit(partial(room_state_broadcast, room_id=room_id, status=status), robust=True)
     transaction.on_commit(room_lists_changed, robust=True)
+
+
+def _stale_before() -> datetime:
+    return timezone.now() - timedelta(seconds=3 * settings.RTMP_UPDATE_INTERVAL_S)
+
+
+def _refuse(*, room: Room, refusal: PublishRefusal) -> PublishRefused:
+    cache.set(selectors.publish_refusal_cache_key(room.pk), refusal.value, PUBLISH_REFUSAL_TTL_S)
+    logger.info("publish refused room=%s reason=%s", room.pk, refusal.value)
+    return PublishRefused(refusal)
+
+
+def publish_bad_key_record(*, addr: str) -> None:
+    """Count a wrong key from ``addr``; past the limit the address is refused until the window ends."""
+    key = selectors.bad_key_cache_key(addr)
+    cache.add(key, 0, timeout=selectors.BAD_KEY_WINDOW_S)
+    try:
+        cache.incr(key)
+    except ValueError:  # the window ran out between add and incr
+        cache.set(key, 1, timeout=selectors.BAD_KEY_WINDOW_S)
+    logger.warning("publish with a wrong stream key from %s", addr)
+
+
+def stream_publish(*, secret: str, client_id: str, addr: str) -> Stream:
+    """The ingest's on_publish: check the address and the key, then open (or re-find) the room's stream."""
+    if selectors.publish_address_blocked(addr=addr):
+        raise PublishRefused()
+    key = selectors.stream_key_by_secret(secret=secret)
+    if key is None:
+        publish_bad_key_record(addr=addr)
+        raise PublishRefused()
+    return stream_start(room=key.room, client_id=client_id, addr=addr)
+
+
+@transaction.atomic
+def stream_start(*, room: Room, client_id: str, addr: str) -> Stream:
+    """Open the room's live stream; the same ingest client publishing again gets its open stream back."""
+    # Locking the owner serialises their publishes, so two rooms cannot both slip under the live quota.
+    owner = User.objects.select_for_update().get(pk=room.owner_id)
+    open_stream = Stream.objects.filter(room=room, status=Stream.Status.LIVE).first()
+    if open_stream is not None and open_stream.client_id == client_id:
+        return open_stream
+    if open_stream is not None:
+        seen = open_stream.last_heartbeat_at or open_stream.started_at
+        if seen >= _stale_before():
+            raise _refuse(room=room, refusal=PublishRefusal.ALREADY_LIVE)
+        # Its ingest went away without a publish_done (nginx killed): the encoder reconnecting replaces it.
+        stream_end(stream=open_stream, reason="replaced")
+    if not user_may_stream(user=owner):
+        raise _refuse(room=room, refusal=PublishRefusal.NOT_APPROVED)
+    if Stream.objects.filter(room__owner=owner, status=Stream.Status.LIVE).count() >= owner.live_quota:
+        raise _refuse(room=room, refusal=PublishRefusal.LIVE_QUOTA)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            stream = Stream.objects.create(
+                room=room, started_at=now, client_id=client_id, last_heartbeat_at=now
+            )
+    except IntegrityError:  # one live stream per room: the database decides between racing publishers
+        raise _refuse(room=room, refusal=PublishRefusal.ALREADY_LIVE) from None
+    RoomRecord.objects.create(room=room, stream=stream, started_at=now)
+    Room.objects.filter(pk=room.pk).update(status=Room.Status.LIVE)
+    room.status = Room.Status.LIVE
+    activity_record(
+        action=ActivityLog.Action.GO_LIVE, user=owner, room_id=room.pk, stream_id=stream.pk, addr=addr
+    )
+    transaction.on_commit(partial(cache.delete, selectors.publish_refusal_cache_key(room.pk)), robust=True)
+    _on_room_state_change(room_id=room.pk, status=Room.Status.LIVE)
+    return stream
 
 
 @transaction.atomic
@@ -63,3 +149,63 @@ def stream_end(*, stream: Stream, reason: str) -> None:
     )
     stream.status, stream.ended_at, stream.end_reason = locked.status, locked.ended_at, locked.end_reason
     _on_room_state_change(room_id=locked.room_id, status=Room.Status.IDLE)
+
+
+def stream_heartbeat(*, stream: Stream) -> None:
+    Stream.objects.filter(pk=stream.pk, status=Stream.Status.LIVE).update(last_heartbeat_at=timezone.now())
+
+
+def _vod_enqueue(stream_id: int) -> None:
+    # The VOD issue brings vod.tasks.vod_process; until then the recording path is only stored.
+    try:
+        from vod.tasks import vod_process
+    except ImportError:
+        return
+    vod_process.delay(stream_id=stream_id)
+
+
+@transaction.atomic
+def stream_recorded(*, stream: Stream, path: str) -> None:
+    """Keep the recording the ingest finished for the stream and hand it to the VOD job, once."""
+    updated = Stream.objects.filter(pk=stream.pk, recording_path="").update(recording_path=path)
+    if updated:
+        stream.recording_path = path
+        transaction.on_commit(partial(_vod_enqueue, stream.pk))
+
+
+def recording_path_allowed(*, path: str) -> bool:
+    root = os.path.realpath(settings.RECORDINGS_ROOT)
+    return os.path.commonpath([root, os.path.realpath(path)]) == root and os.path.realpath(path) != root
+
+
+def streams_reap_stale() -> int:
+    """End live streams whose ingest stopped sending heartbeats (three update intervals); returns how many."""
+    stale = (
+        Stream.objects.filter(status=Stream.Status.LIVE)
+        .annotate(seen=Coalesce("last_heartbeat_at", "started_at"))
+        .filter(seen__lt=_stale_before())
+    )
+    ended = 0
+    for stream in stale:
+        stream_end(stream=stream, reason="heartbeat_lost")
+        ended += 1
+    return ended
+
+
+def ingest_reconcile(*, publishers: list[IngestPublisher]) -> int:
+    """End live streams the ingest no longer carries, refresh the stats of those it does; returns ends."""
+    digests = {stream_secret_digest(p.name): p for p in publishers}
+    room_of_digest = dict(
+        StreamKey.objects.filter(secret_digest__in=digests).values_list("secret_digest", "room_id")
+    )
+    carried = {(room_of_digest[d], p.client_id): p for d, p in digests.items() if d in room_of_digest}
+    grace = timezone.now() - timedelta(seconds=RECONCILE_GRACE_S)
+    ended = 0
+    for stream in Stream.objects.filter(status=Stream.Status.LIVE):
+        publisher = carried.get((stream.room_id, stream.client_id))
+        if publisher is not None:
+            Stream.objects.filter(pk=stream.pk).update(**publisher.stream_stats())
+        elif stream.started_at < grace:
+            stream_end(stream=stream, reason="ingest_lost")
+            ended += 1
+    return ended

@@ -1,0 +1,110 @@
+"""nginx-rtmp's HTTP callbacks (DESIGN §3): thin views over the stream services.
+
+nginx answers the encoder from the status code: 2xx goes on, 3xx redirects, anything else drops it.
+"""
+
+import hmac
+import logging
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
+from django.http.response import HttpResponseRedirectBase
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from streams import selectors, services
+
+logger = logging.getLogger(__name__)
+
+CLIENT_ID_MAX_DIGITS = 20
+
+
+class RtmpRedirect(HttpResponseRedirectBase):
+    """on_publish's answer that makes nginx relay the stream into the HLS application."""
+
+    allowed_schemes = ["rtmp"]
+    status_code = 302
+
+
+def _secret_ok(request: HttpRequest) -> bool:
+    given = request.GET.get("secret", "")
+    return hmac.compare_digest(given.encode(), settings.RTMP_HOOK_SECRET.encode())
+
+
+def _client_id(request: HttpRequest) -> str | None:
+    """nginx numbers its clients; anything but a plain number is not from nginx."""
+    client_id = request.POST.get("clientid", "")
+    return (
+        client_id
+        if client_id.isascii() and client_id.isdigit() and len(client_id) <= CLIENT_ID_MAX_DIGITS
+        else None
+    )
+
+
+def _hook(view):
+    """Secret first: a wrong or missing one changes nothing; then a well-formed ingest client id."""
+
+    @csrf_exempt
+    @require_POST
+    def wrapper(request: HttpRequest) -> HttpResponse:
+        if not _secret_ok(request):
+            logger.warning("RTMP hook with a wrong secret from %s", request.META.get("REMOTE_ADDR"))
+            return HttpResponseForbidden("wrong hook secret")
+        client_id = _client_id(request)
+        if client_id is None:
+            return HttpResponseBadRequest("clientid must be a number")
+        return view(request, client_id)
+
+    return wrapper
+
+
+def hls_relay_url(public_name: str) -> str:
+    return f"rtmp://127.0.0.1:{settings.RTMP_PORT}/{settings.RTMP_HLS_APP}/{public_name}"
+
+
+@_hook
+def rtmp_publish(request: HttpRequest, client_id: str) -> HttpResponse:
+    # nginx sends the encoder's address; without it (a direct call) the caller's own is counted.
+    addr = request.POST.get("addr") or request.META.get("REMOTE_ADDR", "")
+    try:
+        stream = services.stream_publish(secret=request.POST.get("name", ""), client_id=client_id, addr=addr)
+    except services.PublishRefused as refused:
+        return HttpResponseForbidden(str(refused.refusal.label) if refused.refusal else "publish refused")
+    return RtmpRedirect(hls_relay_url(stream.room.public_name))
+
+
+def _live_stream(request: HttpRequest, client_id: str):
+    # Revoked keys count: the publisher a key reset drops still reports its end under the old key.
+    key = selectors.stream_key_by_secret(secret=request.POST.get("name", ""), include_revoked=True)
+    if key is None:
+        return None
+    return selectors.stream_live_of_client(room_id=key.room_id, client_id=client_id)
+
+
+@_hook
+def rtmp_publish_done(request: HttpRequest, client_id: str) -> HttpResponse:
+    stream = _live_stream(request, client_id)
+    if stream is not None:
+        services.stream_end(stream=stream, reason="publish_done")
+    return HttpResponse("ok")
+
+
+@_hook
+def rtmp_update(request: HttpRequest, client_id: str) -> HttpResponse:
+    stream = _live_stream(request, client_id)
+    if stream is not None:
+        services.stream_heartbeat(stream=stream)
+    return HttpResponse("ok")
+
+
+@_hook
+def rtmp_record_done(request: HttpRequest, client_id: str) -> HttpResponse:
+    # Recorded in the HLS application, so the name is the room's public name (see the nginx template).
+    path = request.POST.get("path", "")
+    if not services.recording_path_allowed(path=path):
+        logger.warning("record_done with a path outside RECORDINGS_ROOT")
+        return HttpResponseBadRequest("path outside the recordings folder")
+    stream = selectors.stream_latest_of_public_name(public_name=request.POST.get("name", ""))
+    if stream is not None:
+        services.stream_recorded(stream=stream, path=path)
+    return HttpResponse("ok")

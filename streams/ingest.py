@@ -1,0 +1,122 @@
+"""The nginx-rtmp ingest as seen from Django: its config, its /stat listing and its /control handler."""
+
+import os
+import pwd
+import xml.etree.ElementTree as ET  # noqa: S405 - the XML comes from our own loopback nginx
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+import requests
+from django.conf import settings
+from django.template import Context, Engine
+
+TEMPLATE_PATH = settings.BASE_DIR / "deploy" / "nginx-rtmp.conf.template"
+# The user Debian's nginx gives its workers when the master starts as root.
+WORKER_USER = "nobody"
+INGEST_HTTP_TIMEOUT_S = 3
+
+
+def rtmp_config_render(*, output: Path) -> Path:
+    """Write nginx's config for the current settings, with the folders nginx and its workers write to."""
+    prefix = output.resolve().parent
+    run_as_root = os.geteuid() == 0
+    for folder in (prefix, prefix / "tmp"):
+        folder.mkdir(parents=True, exist_ok=True)
+    for folder in (Path(settings.HLS_ROOT), Path(settings.RECORDINGS_ROOT)):
+        folder.mkdir(parents=True, exist_ok=True)
+        if run_as_root:
+            worker = pwd.getpwnam(WORKER_USER)
+            os.chown(folder, worker.pw_uid, worker.pw_gid)
+    engine = Engine(autoescape=False)
+    template = engine.from_string(TEMPLATE_PATH.read_text())
+    text = template.render(
+        Context(
+            {
+                "run_as_root": run_as_root,
+                "prefix": prefix,
+                "rtmp_port": settings.RTMP_PORT,
+                "hls_http_port": settings.HLS_HTTP_PORT,
+                "hls_app": settings.RTMP_HLS_APP,
+                "hls_root": Path(settings.HLS_ROOT).resolve(),
+                "recordings_root": Path(settings.RECORDINGS_ROOT).resolve(),
+                "hook_base": settings.RTMP_HOOK_BASE_URL.rstrip("/"),
+                "secret": quote(settings.RTMP_HOOK_SECRET, safe=""),
+                "update_interval": settings.RTMP_UPDATE_INTERVAL_S,
+            }
+        )
+    )
+    output.write_text(text)
+    # It carries the hook secret.
+    output.chmod(0o600)
+    return output
+
+
+@dataclass(frozen=True)
+class IngestPublisher:
+    """One encoder publishing to the ingest application, as nginx's /stat lists it."""
+
+    name: str
+    client_id: str
+    bitrate_kbps: int | None = None
+    resolution: str = ""
+    fps: str | None = None
+    video_codec: str = ""
+    audio_codec: str = ""
+
+    def stream_stats(self) -> dict:
+        return {
+            "bitrate_kbps": self.bitrate_kbps,
+            "resolution": self.resolution,
+            "fps": self.fps,
+            "video_codec": self.video_codec[:20],
+            "audio_codec": self.audio_codec[:20],
+        }
+
+
+def _int(text: str | None) -> int | None:
+    return int(text) if text and text.isdigit() else None
+
+
+def ingest_publishers(*, app: str = "live") -> list[IngestPublisher]:
+    """Who publishes to ``app`` right now, from nginx's loopback /stat (raises when nginx is down)."""
+    response = requests.get(f"{settings.INGEST_HTTP_URL}/stat", timeout=INGEST_HTTP_TIMEOUT_S)
+    response.raise_for_status()
+    root = ET.fromstring(response.content)  # noqa: S314 - our own nginx, on loopback
+    publishers = []
+    for application in root.iter("application"):
+        if application.findtext("name") != app:
+            continue
+        for stream in application.iter("stream"):
+            client = next((c for c in stream.iter("client") if c.find("publishing") is not None), None)
+            if client is None:
+                continue
+            width, height = (
+                _int(stream.findtext("meta/video/width")),
+                _int(stream.findtext("meta/video/height")),
+            )
+            bw_in = _int(stream.findtext("bw_in"))
+            publishers.append(
+                IngestPublisher(
+                    name=stream.findtext("name", ""),
+                    client_id=client.findtext("id", ""),
+                    bitrate_kbps=bw_in // 1000 if bw_in else None,
+                    resolution=f"{width}x{height}" if width and height else "",
+                    fps=stream.findtext("meta/video/frame_rate")
+                    if _int(stream.findtext("meta/video/frame_rate"))
+                    else None,
+                    video_codec=stream.findtext("meta/video/codec", ""),
+                    audio_codec=stream.findtext("meta/audio/codec", ""),
+                )
+            )
+    return publishers
+
+
+def ingest_publisher_drop(*, name: str, app: str = "live") -> int:
+    """Disconnect whoever publishes ``name`` (a key reset or a ban while live); returns how many."""
+    response = requests.get(
+        f"{settings.INGEST_HTTP_URL}/control/drop/publisher?{urlencode({'app': app, 'name': name})}",
+        timeout=INGEST_HTTP_TIMEOUT_S,
+    )
+    response.raise_for_status()
+    return _int(response.text.strip()) or 0
