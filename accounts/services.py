@@ -1,0 +1,103 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import SiteSettings, StreamerApplication, User
+
+# The settings row always has this key, so concurrent first reads meet on one row instead of making two.
+SITE_SETTINGS_PK = 1
+
+
+def site_settings_get() -> SiteSettings:
+    """The one settings row, created on first use with the deployment's initial value."""
+    row, _created = SiteSettings.objects.get_or_create(
+        pk=SITE_SETTINGS_PK,
+        defaults={"streamers_need_approval": settings.STREAMERS_NEED_APPROVAL},
+    )
+    return row
+
+
+def user_may_stream(*, user: User) -> bool:
+    """Anyone may stream unless the site asks streamers to apply; then staff and approved applicants."""
+    if not site_settings_get().streamers_need_approval:
+        return True
+    if user.is_staff:
+        return True
+    return StreamerApplication.objects.filter(user=user, status=StreamerApplication.Status.APPROVED).exists()
+
+
+def streamer_application_submit(*, user: User, message: str) -> StreamerApplication:
+    """Ask staff for the right to stream; one pending application per user at a time."""
+    if StreamerApplication.objects.filter(user=user, status=StreamerApplication.Status.APPROVED).exists():
+        raise ValidationError(_("You may already stream."), code="already_approved")
+    # A TextField's max_length binds only forms, so the service holds the line for every caller.
+    limit = StreamerApplication._meta.get_field("message").max_length
+    if len(message) > limit:
+        raise ValidationError(
+            _("Keep it to %(limit)d characters or fewer."), code="message_too_long", params={"limit": limit}
+        )
+    application = StreamerApplication(user=user, message=message)
+    try:
+        # The partial unique constraint decides between two submits racing each other.
+        with transaction.atomic():
+            application.save()
+    except IntegrityError:
+        raise ValidationError(
+            _("Your application is already waiting for staff."), code="already_pending"
+        ) from None
+    return application
+
+
+@transaction.atomic
+def streamer_application_decide(
+    *, application: StreamerApplication, approve: bool, by: User, note: str = ""
+) -> StreamerApplication:
+    """Approve or reject a pending application once; a decided one stays as it was decided."""
+    locked = StreamerApplication.objects.select_for_update().get(pk=application.pk)
+    if locked.status != StreamerApplication.Status.PENDING:
+        raise ValidationError(_("This application was already decided."), code="already_decided")
+    locked.status = StreamerApplication.Status.APPROVED if approve else StreamerApplication.Status.REJECTED
+    locked.staff_note = note
+    locked.decided_by = by
+    locked.decided_at = timezone.now()
+    locked.save(update_fields=["status", "staff_note", "decided_by", "decided_at", "updated_at"])
+    return locked
+
+
+@transaction.atomic
+def user_register(*, username: str, email: str, password: str, display_name: str = "") -> User:
+    """Open an account; a username or e-mail taken in any letter case is refused as a field error."""
+    email = User.objects.normalize_email(email)
+    taken = {}
+    if User.objects.filter(username__iexact=username).exists():
+        taken["username"] = _("A user with that username already exists.")
+    if User.objects.filter(email__iexact=email).exists():
+        taken["email"] = _("A user with that e-mail address already exists.")
+    if taken:
+        raise ValidationError(taken)
+    user = User(username=username, email=email, display_name=display_name)
+    user.set_password(password)
+    user.full_clean(validate_unique=False, validate_constraints=False)
+    try:
+        # The unique constraints decide between two registrations racing for the same name.
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        raise ValidationError(_("That username or e-mail address was just taken."), code="taken") from None
+    return user
+
+
+def profile_update(*, user: User, display_name: str | None = None, bio: str | None = None) -> User:
+    """Change the public profile text; None leaves a field as it is."""
+    changes = {
+        name: value for name, value in (("display_name", display_name), ("bio", bio)) if value is not None
+    }
+    for name, value in changes.items():
+        setattr(user, name, value)
+    others = [field.name for field in User._meta.fields if field.name not in changes]
+    user.full_clean(exclude=others, validate_unique=False, validate_constraints=False)
+    if changes:
+        user.save(update_fields=list(changes))
+    return user

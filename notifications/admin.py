@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from accounts.admin import StaffModelAdmin
+from notifications.models import Notification
+
+
+@admin.register(Notification)
+class NotificationAdmin(StaffModelAdmin):
+    list_display = ("recipient", "kind", "actor", "message", "is_read", "created_at")
+    list_filter = ("kind", ("read_at", admin.EmptyFieldListFilter), "created_at")
+    date_hierarchy = "created_at"
+    search_fields = ("recipient__username", "actor__username", "message")
+    list_select_related = ("recipient", "actor")
+    autocomplete_fields = ("recipient", "actor", "room", "vod")
+
+    @admin.display(description=_("read"), boolean=True, ordering="read_at")
+    def is_read(self, notification: Notification) -> bool:
+        return notification.read_at is not None

@@ -1,0 +1,120 @@
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from accounts.admin import StaffModelAdmin
+from rooms.models import Category, Follow, Room, StreamKey
+from rooms.services import stream_key_reset
+from streams.models import Stream
+from streams.services import stream_end
+
+# What staff see in place of any stream key: it tells a key is there, never which one.
+MASKED_STREAM_KEY = "sk_••••••••"
+
+
+class MaskedStreamKeyMixin:
+    """Shows stream keys without their secret: staff need to know a key exists and when it changed."""
+
+    @admin.display(description=_("stream key"))
+    def masked_secret(self, key: StreamKey) -> str:
+        return MASKED_STREAM_KEY
+
+    @admin.display(description=_("active"), boolean=True)
+    def is_active(self, key: StreamKey) -> bool:
+        return key.revoked_at is None
+
+
+@admin.register(Category)
+class CategoryAdmin(StaffModelAdmin):
+    list_display = ("name", "slug", "position", "created_at")
+    list_editable = ("position",)
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+
+
+class StreamKeyInline(MaskedStreamKeyMixin, admin.TabularInline):
+    model = StreamKey
+    fields = ("masked_secret", "is_active", "created_at", "revoked_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ("-created_at",)
+
+    def has_add_permission(self, request, obj=None):
+        # New keys only come from "Reset stream key", which revokes the old one in the same step.
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Room)
+class RoomAdmin(StaffModelAdmin):
+    list_display = ("title", "owner", "status", "category", "viewer_count", "created_at")
+    list_filter = ("status", "category", "allow_comments", "created_at")
+    search_fields = ("title", "owner__username")
+    list_select_related = ("owner", "category")
+    autocomplete_fields = ("owner", "category")
+    filter_horizontal = ("moderators",)
+    # Status and viewers follow the ingest and the viewers; editing them by hand would lie.
+    readonly_fields = ("status", "viewer_count", "public_name", "created_at", "updated_at")
+    inlines = [StreamKeyInline]
+    actions = ["end_live_stream", "reset_stream_key"]
+
+    @admin.action(description=_("End live stream"), permissions=["change"])
+    def end_live_stream(self, request, queryset):
+        ended = 0
+        for stream in Stream.objects.filter(room__in=queryset, status=Stream.Status.LIVE):
+            stream_end(stream=stream, reason="staff")
+            self.record_staff_action(request, "stream_end", stream.room, stream_id=stream.pk)
+            ended += 1
+        self.message_user(
+            request,
+            ngettext("%(count)d live stream ended.", "%(count)d live streams ended.", ended)
+            % {"count": ended},
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Reset stream key"), permissions=["change"])
+    def reset_stream_key(self, request, queryset):
+        rooms = list(queryset)
+        for room in rooms:
+            stream_key_reset(room=room, by=request.user)
+            self.record_staff_action(request, "stream_key_reset", room)
+        self.message_user(
+            request,
+            ngettext(
+                "Stream key reset for %(count)d room; its owner must update OBS.",
+                "Stream keys reset for %(count)d rooms; their owners must update OBS.",
+                len(rooms),
+            )
+            % {"count": len(rooms)},
+            messages.SUCCESS,
+        )
+
+
+@admin.register(StreamKey)
+class StreamKeyAdmin(MaskedStreamKeyMixin, StaffModelAdmin):
+    """Read-only: staff see that keys exist and when they changed; the secret never reaches this page."""
+
+    list_display = ("room", "masked_secret", "is_active", "created_at", "revoked_at")
+    list_filter = ("revoked_at", "created_at")
+    search_fields = ("room__title", "room__owner__username")
+    list_select_related = ("room",)
+    fields = ("room", "masked_secret", "is_active", "created_at", "revoked_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Follow)
+class FollowAdmin(StaffModelAdmin):
+    list_display = ("follower", "followed", "notify", "created_at")
+    list_filter = ("notify", "created_at")
+    search_fields = ("follower__username", "followed__username")
+    list_select_related = ("follower", "followed")
+    autocomplete_fields = ("follower", "followed")

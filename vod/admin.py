@@ -1,0 +1,52 @@
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from accounts.admin import StaffModelAdmin
+from vod.models import Vod
+from vod.services import vod_hide
+
+
+@admin.register(Vod)
+class VodAdmin(StaffModelAdmin):
+    list_display = (
+        "title",
+        "room",
+        "status",
+        "progress",
+        "duration_s",
+        "view_count",
+        "size_bytes",
+        "created_at",
+    )
+    list_filter = ("status", "created_at")
+    date_hierarchy = "created_at"
+    search_fields = ("title", "room__title", "room__owner__username")
+    list_select_related = ("room",)
+    autocomplete_fields = ("room",)
+    # Written by the VOD pipeline from the recording; staff change title and status only.
+    readonly_fields = (
+        "stream",
+        "progress",
+        "duration_s",
+        "playlist_path",
+        "size_bytes",
+        "view_count",
+        "failure_reason",
+        "created_at",
+        "updated_at",
+    )
+    actions = ["hide"]
+
+    @admin.action(description=_("Hide selected VODs"), permissions=["change"])
+    def hide(self, request, queryset):
+        hidden = 0
+        for vod in queryset.exclude(status=Vod.Status.HIDDEN):
+            vod_hide(vod=vod, by=request.user)
+            self.record_staff_action(request, "vod_hide", vod)
+            hidden += 1
+        self.message_user(
+            request,
+            ngettext("%(count)d VOD hidden.", "%(count)d VODs hidden.", hidden) % {"count": hidden},
+            messages.SUCCESS,
+        )
