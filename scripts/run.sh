@@ -38,7 +38,8 @@ cleanup() {
   echo "Stopped."
 }
 trap cleanup EXIT
-trap 'exit 130' INT
+# Ctrl-C is the normal way to stop: not a failure.
+trap 'exit 0' INT
 trap 'exit 143' TERM HUP
 
 # start NAME COMMAND...: runs COMMAND in its own process group, output to var/log/NAME.log.
@@ -70,7 +71,7 @@ start worker .venv/bin/celery -A streamlite worker -l info --concurrency 2
 start beat .venv/bin/celery -A streamlite beat -l info -s var/celerybeat-schedule
 if $PY manage.py help render_rtmp_config >/dev/null 2>&1; then
   $PY manage.py render_rtmp_config
-  start ingest nginx -p "$PWD/var/nginx/" -c "$PWD/var/nginx/nginx.conf" -g 'daemon off;'
+  start ingest nginx -p "$PWD/var/nginx/" -c "$PWD/var/nginx/nginx.conf" -e "$PWD/var/nginx/error.log" -g 'daemon off;'
 else
   echo "ingest: not configured yet"
 fi
