@@ -1,0 +1,152 @@
+// The streamer dashboard: copy and reveal of the ingest settings, the reset confirmation, the live
+// status panel, and the viewers-over-time chart of past streams (plain SVG, no chart library).
+import { formatUptime, watchRoomState } from "./room_state.js";
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+async function copyText(text) {
+  if (navigator.clipboard && window.isSecureContext) {
+    await navigator.clipboard.writeText(text);
+    return;
+  }
+  // Plain-http sites have no clipboard API: the old selection-based copy still works there.
+  const scratch = document.createElement("textarea");
+  scratch.value = text;
+  scratch.setAttribute("readonly", "");
+  scratch.style.position = "fixed";
+  scratch.style.opacity = "0";
+  document.body.append(scratch);
+  scratch.select();
+  document.execCommand("copy");
+  scratch.remove();
+}
+
+function initCopyButtons() {
+  document.querySelectorAll("[data-copy-target]").forEach((button) => {
+    button.addEventListener("click", async () => {
+      const field = document.getElementById(button.dataset.copyTarget);
+      const label = button.textContent;
+      try {
+        await copyText(field.value);
+        button.textContent = button.dataset.labelCopied;
+      } catch {
+        button.textContent = button.dataset.labelFailed;
+      }
+      setTimeout(() => (button.textContent = label), 1500);
+    });
+  });
+}
+
+function initReveal() {
+  document.querySelectorAll("[data-reveal-target]").forEach((button) => {
+    button.addEventListener("click", () => {
+      const field = document.getElementById(button.dataset.revealTarget);
+      const hidden = field.type === "password";
+      field.type = hidden ? "text" : "password";
+      button.textContent = hidden ? button.dataset.labelHide : button.dataset.labelReveal;
+      button.setAttribute("aria-pressed", String(hidden));
+    });
+  });
+}
+
+function initConfirmForms() {
+  document.querySelectorAll("form[data-confirm]").forEach((form) => {
+    form.addEventListener("submit", (event) => {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  });
+}
+
+function initStatus() {
+  const panel = document.querySelector("[data-dash-status]");
+  if (!panel) return;
+  const field = (name) => panel.querySelector(`[data-status-${name}]`);
+  let startedAt = panel.dataset.startedAt ? new Date(panel.dataset.startedAt) : null;
+  let live = panel.dataset.status === "live";
+
+  const render = () => {
+    panel.classList.toggle("is-live", live);
+    field("label").textContent = live ? panel.dataset.labelLive : panel.dataset.labelOffline;
+    field("uptime").textContent = live && startedAt ? formatUptime(Date.now() - startedAt.getTime()) : "—";
+  };
+  watchRoomState(panel.dataset.roomId, (state) => {
+    live = state.status === "live";
+    startedAt = live && state.started_at ? new Date(state.started_at) : live ? startedAt : null;
+    if (typeof state.viewer_count === "number") field("viewers").textContent = state.viewer_count;
+    if (state.bitrate_kbps != null) field("bitrate").textContent = `${state.bitrate_kbps} kbps`;
+    if (state.resolution) field("resolution").textContent = state.resolution;
+    if (!live) {
+      field("bitrate").textContent = "—";
+      field("resolution").textContent = "—";
+    }
+    render();
+  });
+  render();
+  setInterval(render, 1000);
+}
+
+function svg(tag, attrs, text) {
+  const node = document.createElementNS(SVG_NS, tag);
+  Object.entries(attrs).forEach(([name, value]) => node.setAttribute(name, value));
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function drawChart(box, samples) {
+  const width = 640;
+  const height = 200;
+  const pad = { left: 40, right: 10, top: 10, bottom: 24 };
+  box.replaceChildren();
+  if (samples.length === 0) {
+    box.append(Object.assign(document.createElement("p"), { textContent: box.dataset.labelEmpty }));
+    return;
+  }
+  const times = samples.map(([at]) => new Date(at).getTime());
+  const counts = samples.map(([, viewers]) => viewers);
+  const t0 = times[0];
+  const span = Math.max(times[times.length - 1] - t0, 1);
+  const top = Math.max(...counts, 1);
+  const x = (t) => pad.left + ((t - t0) / span) * (width - pad.left - pad.right);
+  const y = (v) => height - pad.bottom - (v / top) * (height - pad.top - pad.bottom);
+
+  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", class: "dash-chart__svg" });
+  chart.append(svg("title", {}, box.dataset.labelTitle));
+  chart.append(svg("line", { x1: pad.left, y1: y(0), x2: width - pad.right, y2: y(0), class: "dash-chart__axis" }));
+  chart.append(svg("line", { x1: pad.left, y1: pad.top, x2: pad.left, y2: y(0), class: "dash-chart__axis" }));
+  chart.append(svg("text", { x: pad.left - 6, y: y(top) + 4, "text-anchor": "end", class: "dash-chart__label" }, top));
+  chart.append(svg("text", { x: pad.left - 6, y: y(0), "text-anchor": "end", class: "dash-chart__label" }, 0));
+  const clock = (t) => new Date(t).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  chart.append(svg("text", { x: pad.left, y: height - 6, class: "dash-chart__label" }, clock(t0)));
+  chart.append(
+    svg("text", { x: width - pad.right, y: height - 6, "text-anchor": "end", class: "dash-chart__label" }, clock(t0 + span)),
+  );
+  const points = times.map((t, i) => `${x(t).toFixed(1)},${y(counts[i]).toFixed(1)}`).join(" ");
+  chart.append(svg("polyline", { points, class: "dash-chart__line" }));
+  box.append(chart);
+}
+
+function initCharts() {
+  const box = document.querySelector("[data-dash-chart]");
+  if (!box) return;
+  const heading = document.querySelector("[data-dash-chart-heading]");
+  const buttons = document.querySelectorAll("[data-chart-url]");
+  const show = async (button) => {
+    buttons.forEach((other) => other.setAttribute("aria-pressed", String(other === button)));
+    if (heading) heading.textContent = button.dataset.chartLabel;
+    try {
+      const response = await fetch(button.dataset.chartUrl, { credentials: "same-origin" });
+      if (!response.ok) throw new Error(String(response.status));
+      drawChart(box, (await response.json()).samples);
+    } catch {
+      box.textContent = box.dataset.labelFailed;
+    }
+  };
+  buttons.forEach((button) => button.addEventListener("click", () => show(button)));
+  if (buttons.length) show(buttons[0]);
+}
+
+initCopyButtons();
+initReveal();
+initConfirmForms();
+initStatus();
+initCharts();

@@ -1,0 +1,133 @@
+"""The streamer dashboard: one page about the signed-in user's own room (the URL never names a room)."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.models import User
+from accounts.services import streamer_application_submit, user_may_stream
+from rooms.pagination import paginate
+from rooms.selectors import stream_key_active
+from rooms.services import room_create, room_update, stream_key_reset
+from streams import dashboard_selectors as selectors
+from streams.forms import RoomCreateForm, RoomEditForm, StreamerApplicationForm
+from streams.selectors import publish_refusal_reason
+
+
+def _must_apply(user: User) -> bool:
+    # user_may_stream is True whenever the site does not ask streamers to apply.
+    return not user_may_stream(user=user)
+
+
+def _render_dashboard(request: HttpRequest, **bound_forms) -> HttpResponse:
+    """The whole dashboard; a failed form submission passes its bound form to show its errors."""
+    user = request.user
+    room = selectors.dashboard_room(owner=user)
+    context: dict = {"room": room, "must_apply": _must_apply(user)}
+    if context["must_apply"]:
+        context["application"] = selectors.streamer_application_latest(user=user)
+        context["apply_form"] = bound_forms.get("apply_form") or StreamerApplicationForm()
+    if room is None:
+        if not context["must_apply"]:
+            context["create_form"] = bound_forms.get("create_form") or RoomCreateForm()
+        return render(request, "dashboard/index.html", context)
+
+    key = stream_key_active(room=room)
+    context.update(
+        rtmp_url=settings.RTMP_PUBLIC_URL,
+        stream_key=key.secret if key else "",
+        live_stream=selectors.stream_live(room=room),
+        refusal_reason=publish_refusal_reason(room=room),
+        edit_form=bound_forms.get("edit_form") or RoomEditForm(instance=room),
+        history=paginate(request, selectors.streams_past(room=room)),
+    )
+    return render(request, "dashboard/index.html", context)
+
+
+def _own_room_or_404(user: User):
+    room = selectors.dashboard_room(owner=user)
+    if room is None:
+        raise Http404(_("You have no room yet."))
+    return room
+
+
+# never_cache: the page carries the stream key, which no browser or proxy cache may keep.
+@never_cache
+@login_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return _render_dashboard(request)
+
+
+@never_cache
+@login_required
+@require_POST
+def room_create_view(request: HttpRequest) -> HttpResponse:
+    if _must_apply(request.user):
+        raise PermissionDenied(_("Your application to stream has not been approved yet."))
+    form = RoomCreateForm(request.POST)
+    if form.is_valid():
+        try:
+            room_create(owner=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Your room is ready. Point OBS at the server and key below."))
+            return redirect("dashboard")
+    return _render_dashboard(request, create_form=form)
+
+
+@never_cache
+@login_required
+@require_POST
+def room_edit_view(request: HttpRequest) -> HttpResponse:
+    room = _own_room_or_404(request.user)
+    form = RoomEditForm(request.POST, request.FILES, instance=room)
+    if form.is_valid():
+        # The form already put the cleaned values on the instance, a cleared cover as an empty file.
+        room_update(room=room, changes={field: getattr(form.instance, field) for field in form.changed_data})
+        messages.success(request, _("Your room was saved."))
+        return redirect("dashboard")
+    return _render_dashboard(request, edit_form=form)
+
+
+@login_required
+@require_POST
+def stream_key_reset_view(request: HttpRequest) -> HttpResponse:
+    stream_key_reset(room=_own_room_or_404(request.user), by=request.user)
+    messages.success(request, _("Your stream key was reset: paste the new key into OBS."))
+    return redirect("dashboard")
+
+
+@never_cache
+@login_required
+@require_POST
+def streamer_apply_view(request: HttpRequest) -> HttpResponse:
+    if not _must_apply(request.user):
+        return redirect("dashboard")
+    form = StreamerApplicationForm(request.POST)
+    if form.is_valid():
+        try:
+            streamer_application_submit(user=request.user, message=form.cleaned_data["message"])
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Your application was sent. Staff will decide soon."))
+            return redirect("dashboard")
+    return _render_dashboard(request, apply_form=form)
+
+
+@login_required
+@require_GET
+def stream_viewers_view(request: HttpRequest, pk: int) -> JsonResponse:
+    """The points of one of the user's own streams' viewers chart."""
+    stream = selectors.stream_of_owner(owner=request.user, pk=pk)
+    if stream is None:
+        raise Http404
+    return JsonResponse({"stream": stream.pk, "samples": selectors.viewer_series(stream=stream)})
