@@ -39,9 +39,9 @@ def category_by_slug(*, slug: str) -> Category | None:
 
 
 def room_detail(*, pk: int) -> Room | None:
-    """The room with its owner's follower count, in one query."""
+    """The room with its owner's follower count and its live stream's start, in one query."""
     return (
-        Room.objects.select_related("owner", "category")
+        _with_live_started_at(rooms_listed())
         .annotate(owner_follower_count=Count("owner__followers", distinct=True))
         .filter(pk=pk)
         .first()

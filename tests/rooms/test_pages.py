@@ -68,6 +68,7 @@ def test_room_page_shows_player_chat_and_streamer_card(client):
     assert 'data-live="true"' in html
     assert f"{room.public_name}.m3u8" in html
     assert "1 follower" in html
+    assert f'data-started-at="{room.streams.get().started_at.isoformat()}"' in html
     assert "Log in to chat" in html
 
 
