@@ -1,0 +1,96 @@
+"""on_publish hook latency with 50 publishes at once (goal: p99 ≤ 50 ms), through a real Daphne server.
+
+Each round, 50 rooms publish at the same instant (a barrier releases 50 threads), then all 50 end;
+ten rounds give 500 publish samples. The figure is the time nginx-rtmp would wait for our answer.
+"""
+
+import http.client
+import threading
+import time
+import urllib.parse
+
+from common import summary_ms, web_server
+from django.conf import settings
+
+from accounts.models import User
+from rooms.selectors import stream_key_active
+from rooms.services import room_create
+
+PUBLISHERS = 50
+ROUNDS = 10
+
+
+def make_rooms() -> list[str]:
+    keys = []
+    for n in range(PUBLISHERS):
+        user, _ = User.objects.get_or_create(
+            username=f"bench{n}", defaults={"email": f"bench{n}@example.com"}
+        )
+        room = user.rooms.first() or room_create(owner=user, title=f"Bench room {n}")
+        keys.append(stream_key_active(room=room).secret)
+    return keys
+
+
+def post(base: str, hook: str, fields: dict) -> tuple[int, float]:
+    url = urllib.parse.urlsplit(base)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+    body = urllib.parse.urlencode(fields)
+    started = time.perf_counter()
+    conn.request(
+        "POST",
+        f"/hooks/rtmp/{hook}?secret={urllib.parse.quote(settings.RTMP_HOOK_SECRET)}",
+        body,
+        {"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    status = conn.getresponse().status
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return status, elapsed
+
+
+def run_round(base: str, hook: str, keys: list[str], round_no: int) -> tuple[list[float], list[int]]:
+    barrier = threading.Barrier(len(keys))
+    latencies: list[float] = []
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def one(n: int, key: str) -> None:
+        fields = {
+            "call": hook,
+            "app": "live",
+            "name": key,
+            "addr": "127.0.0.1",
+            "clientid": f"{round_no}-{n}",
+        }
+        barrier.wait()
+        status, elapsed = post(base, hook, fields)
+        with lock:
+            latencies.append(elapsed)
+            statuses.append(status)
+
+    threads = [threading.Thread(target=one, args=(n, key)) for n, key in enumerate(keys)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies, statuses
+
+
+def main() -> None:
+    keys = make_rooms()
+    publish: list[float] = []
+    with web_server() as base:
+        run_round(base, "publish", keys, -1)  # warm-up: connections, caches, code paths
+        run_round(base, "publish_done", keys, -1)
+        for round_no in range(ROUNDS):
+            latencies, statuses = run_round(base, "publish", keys, round_no)
+            refused = [s for s in statuses if s != 302]
+            if refused:
+                raise SystemExit(f"publish answered {sorted(set(refused))} instead of 302")
+            publish.extend(latencies)
+            run_round(base, "publish_done", keys, round_no)
+    print(f"on_publish, {PUBLISHERS} concurrent, {ROUNDS} rounds, one Daphne process: {summary_ms(publish)}")
+
+
+if __name__ == "__main__":
+    main()
