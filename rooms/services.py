@@ -54,3 +54,20 @@ def follow_create(*, follower: User, followed: User, notify: bool = True) -> tup
 
 def follow_delete(*, follower: User, followed: User) -> None:
     Follow.objects.filter(follower=follower, followed=followed).delete()
+
+
+ROOM_EDITABLE_FIELDS = frozenset({"title", "description", "category", "cover", "allow_comments"})
+
+
+@transaction.atomic
+def room_update(*, room: Room, changes: dict) -> Room:
+    """Edit what the owner may edit; status, keys and counts change only through their own services."""
+    unknown = set(changes) - ROOM_EDITABLE_FIELDS
+    if unknown:
+        raise ValueError(f"Not editable: {sorted(unknown)}")
+    for name, value in changes.items():
+        setattr(room, name, value)
+    room.full_clean()
+    if changes:
+        room.save(update_fields=[*changes, "updated_at"])
+    return room

@@ -1,0 +1,59 @@
+"""The room as the API shows it (DESIGN §3), shared by every endpoint that lists rooms."""
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from rooms.models import Room
+
+
+class UserBriefSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    display_name = serializers.CharField()
+    avatar_url = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_avatar_url(self, user) -> str | None:
+        return user.avatar_url or None
+
+
+class CategoryBriefSerializer(serializers.Serializer):
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+
+
+class RoomOutputSerializer(serializers.Serializer):
+    """Expects rooms from the ``rooms.selectors`` that annotate ``live_started_at``."""
+
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    owner = UserBriefSerializer()
+    status = serializers.ChoiceField(choices=Room.Status.choices)
+    viewer_count = serializers.IntegerField()
+    cover_url = serializers.SerializerMethodField()
+    category = CategoryBriefSerializer(allow_null=True)
+    hls_url = serializers.SerializerMethodField()
+    started_at = serializers.DateTimeField(source="live_started_at", allow_null=True)
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_cover_url(self, room: Room) -> str | None:
+        return room.cover.url if room.cover else None
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_hls_url(self, room: Room) -> str | None:
+        # The public name, never the stream key: players and CDNs see only this (DESIGN §2).
+        if not room.is_live:
+            return None
+        return f"{settings.HLS_PUBLIC_URL}/{room.public_name}.m3u8"
+
+
+class RoomDetailOutputSerializer(RoomOutputSerializer):
+    description = serializers.CharField()
+    allow_comments = serializers.BooleanField()
+
+
+class StreamKeyOutputSerializer(serializers.Serializer):
+    """What OBS needs; only ever sent to the room's owner."""
+
+    rtmp_url = serializers.CharField()
+    stream_key = serializers.CharField()

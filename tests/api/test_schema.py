@@ -1,0 +1,54 @@
+import re
+
+import pytest
+from django.core.management import call_command
+
+pytestmark = pytest.mark.django_db
+
+OPERATIONS = {
+    "/api/auth/register/": {"post"},
+    "/api/auth/token/": {"post"},
+    "/api/auth/token/refresh/": {"post"},
+    "/api/auth/logout/": {"post"},
+    "/api/me/": {"get", "patch"},
+    "/api/rooms/": {"get", "post"},
+    "/api/rooms/{id}/": {"get", "patch"},
+    "/api/rooms/{id}/stream-key/": {"get"},
+    "/api/rooms/{id}/stream-key/reset/": {"post"},
+    "/api/rooms/{id}/records/": {"get"},
+    "/api/users/{username}/": {"get"},
+    "/api/users/{username}/follow/": {"post", "delete"},
+    "/api/notifications/": {"get"},
+    "/api/notifications/read/": {"post"},
+}
+
+
+def test_the_schema_validates_without_warnings(tmp_path):
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yml"))
+
+
+def test_the_schema_documents_every_operation_with_its_errors(api):
+    response = api.get("/api/schema/", {"format": "json"})
+    assert response.status_code == 200
+    schema = response.json()
+    assert schema["openapi"].startswith("3.")
+    paths = {
+        path: {m for m in ops if m in {"get", "post", "patch", "put", "delete"}}
+        for path, ops in schema["paths"].items()
+    }
+    assert paths == OPERATIONS
+    assert "Error" in schema["components"]["schemas"]
+    for path, ops in schema["paths"].items():
+        for method, operation in ops.items():
+            if method in OPERATIONS[path]:
+                assert {"401", "429"} <= set(operation["responses"]), (path, method)
+
+
+def test_the_docs_page_loads_its_assets_from_our_static_files(api):
+    response = api.get("/api/docs/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assets = re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)""", html)
+    assert assets
+    assert all(url.startswith("/static/") for url in assets), assets
+    assert "http://" not in html.replace("http://testserver", "") and "https://" not in html
