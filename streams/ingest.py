@@ -60,7 +60,7 @@ class IngestPublisher:
     client_id: str
     bitrate_kbps: int | None = None
     resolution: str = ""
-    fps: str | None = None
+    fps: int | None = None
     video_codec: str = ""
     audio_codec: str = ""
 
@@ -91,9 +91,10 @@ def ingest_publishers(*, app: str = "live") -> list[IngestPublisher]:
             client = next((c for c in stream.iter("client") if c.find("publishing") is not None), None)
             if client is None:
                 continue
-            width, height = (
-                _int(stream.findtext("meta/video/width")),
-                _int(stream.findtext("meta/video/height")),
+            video = stream.find("meta/video")
+            width, height, fps = (
+                _int(video.findtext(f)) if video is not None else None
+                for f in ("width", "height", "frame_rate")
             )
             bw_in = _int(stream.findtext("bw_in"))
             publishers.append(
@@ -102,9 +103,7 @@ def ingest_publishers(*, app: str = "live") -> list[IngestPublisher]:
                     client_id=client.findtext("id", ""),
                     bitrate_kbps=bw_in // 1000 if bw_in else None,
                     resolution=f"{width}x{height}" if width and height else "",
-                    fps=stream.findtext("meta/video/frame_rate")
-                    if _int(stream.findtext("meta/video/frame_rate"))
-                    else None,
+                    fps=fps,
                     video_codec=stream.findtext("meta/video/codec", ""),
                     audio_codec=stream.findtext("meta/audio/codec", ""),
                 )

@@ -301,3 +301,9 @@ def test_stream_end_is_idempotent():
     services.stream_end(stream=stream, reason="again")
     stream.refresh_from_db()
     assert (stream.ended_at, stream.end_reason) == (first_end, "admin")
+
+
+def test_hooks_need_no_csrf_token(room):
+    from django.test import Client
+
+    assert publish(Client(enforce_csrf_checks=True), room).status_code == 302
