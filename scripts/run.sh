@@ -72,6 +72,9 @@ start beat .venv/bin/celery -A streamlite beat -l info -s var/celerybeat-schedul
 if $PY manage.py help render_rtmp_config >/dev/null 2>&1; then
   $PY manage.py render_rtmp_config
   start ingest nginx -p "$PWD/var/nginx/" -c "$PWD/var/nginx/nginx.conf" -e "$PWD/var/nginx/error.log" -g 'daemon off;'
+  # Streams an earlier ingest left live (killed, no publish_done) end now, not a reaper round later.
+  wait_port "${HLS_HTTP_PORT:-8080}"
+  $PY manage.py reconcile_ingest
 else
   echo "ingest: not configured yet"
 fi
