@@ -122,7 +122,6 @@ def ingest(django_db_setup, django_db_blocker):
         try:
             ingest.web_url = f"http://127.0.0.1:{web_port}"
             wait_until_serving(f"{ingest.web_url}/healthz", web, log)
-            ingest.web_url = f"http://127.0.0.1:{web_port}"
             ingest.start()
             yield ingest
         finally:
