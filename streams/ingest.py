@@ -23,6 +23,10 @@ def rtmp_config_render(*, output: Path) -> Path:
     run_as_root = os.geteuid() == 0
     for folder in (prefix, prefix / "tmp"):
         folder.mkdir(parents=True, exist_ok=True)
+    # nginx-rtmp writes stream keys into its error log (see the template); nginx keeps an existing file's mode.
+    error_log = prefix / "error.log"
+    error_log.touch()
+    error_log.chmod(0o600)
     for folder in (Path(settings.HLS_ROOT), Path(settings.RECORDINGS_ROOT)):
         folder.mkdir(parents=True, exist_ok=True)
         if run_as_root:

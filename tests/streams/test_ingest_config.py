@@ -33,6 +33,7 @@ def test_rendered_config_carries_ports_folders_and_quoted_hook_secret(rendered, 
     assert f"record_path {tmp_path / 'recordings'};" in text
     assert (tmp_path / "hls").is_dir() and (tmp_path / "recordings").is_dir()
     assert rendered.stat().st_mode & 0o077 == 0  # it holds the hook secret
+    assert (rendered.parent / "error.log").stat().st_mode & 0o077 == 0  # nginx-rtmp logs keys there
 
 
 def test_ingest_application_denies_play_and_hls_application_takes_loopback_publishers_only(rendered):
