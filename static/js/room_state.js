@@ -47,8 +47,8 @@ export function watchRoomState(roomId, listener) {
   if (!watcher) {
     watcher = { listeners: new Set(), timer: null, pushed: false };
     watchers.set(id, watcher);
-    // Ask at once: pages render without the stream's start time, which the uptime needs.
-    poll(id, watcher);
+    // The page was rendered with the current state: the first question can wait one interval.
+    watcher.timer = setTimeout(() => poll(id, watcher), POLL_MS);
   }
   watcher.listeners.add(listener);
 }

@@ -301,6 +301,7 @@ def test_viewer_chart_data_is_for_the_owner_only(client, owner_client, room):
 
     client.force_login(UserFactory())
     assert client.get(f"/dashboard/streams/{stream.pk}/viewers/").status_code == 404
+    assert client.get(f"/dashboard/streams/{10**30}/viewers/").status_code == 404
 
 
 def test_live_status_shows_bitrate_resolution_and_viewers(client):
