@@ -12,6 +12,7 @@ export REDIS_PORT=${REDIS_PORT:-6379} MONGO_PORT=${MONGO_PORT:-27017}
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}
 export MONGO_URL=${MONGO_URL:-mongodb://127.0.0.1:$MONGO_PORT/}
 WEB_HOST=127.0.0.1 WEB_PORT=${WEB_PORT:-8000}
+export RTMP_HOOK_BASE_URL=${RTMP_HOOK_BASE_URL:-http://$WEB_HOST:$WEB_PORT}
 PY=.venv/bin/python
 mkdir -p var/log
 
