@@ -53,7 +53,8 @@ class StaffAuditMixin:
             user=request.user,
             request=request,
             what="delete",
-            target=queryset.model._meta.label_lower,
+            # The delete view passes a list, the delete action a queryset: both hold this admin's model.
+            target=self.model._meta.label_lower,
             ids=[obj.pk for obj in queryset],
         )
         return super().log_deletions(request, queryset)

@@ -54,12 +54,17 @@ class RoomAdmin(StaffModelAdmin):
     list_filter = ("status", "category", "allow_comments", "created_at")
     search_fields = ("title", "owner__username")
     list_select_related = ("owner", "category")
-    autocomplete_fields = ("owner", "category")
-    filter_horizontal = ("moderators",)
+    autocomplete_fields = ("owner", "category", "moderators")
     # Status and viewers follow the ingest and the viewers; editing them by hand would lie.
     readonly_fields = ("status", "viewer_count", "public_name", "created_at", "updated_at")
     inlines = [StreamKeyInline]
     actions = ["end_live_stream", "reset_stream_key"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            # A room streams with a key; with nothing to revoke yet, the reset service issues the first.
+            stream_key_reset(room=obj, by=request.user)
 
     @admin.action(description=_("End live stream"), permissions=["change"])
     def end_live_stream(self, request, queryset):

@@ -196,6 +196,38 @@ def test_reset_stream_key_action_revokes_the_old_key_without_showing_either(staf
     assert ActivityLog.objects.filter(action=ActivityLog.Action.STREAM_KEY_RESET, user=staff).exists()
 
 
+@pytest.mark.django_db
+def test_a_room_added_by_staff_gets_a_stream_key(staff_client, user):
+    response = staff_client.post(
+        admin_url(Room, "add"),
+        {
+            "owner": user.pk,
+            "title": "Staff-made room",
+            "description": "",
+            "allow_comments": "on",
+            "comment_cooldown_ms": 1000,
+            "slow_mode_seconds": 0,
+            "stream_keys-TOTAL_FORMS": 0,
+            "stream_keys-INITIAL_FORMS": 0,
+        },
+    )
+
+    assert response.status_code == 302
+    room = Room.objects.get(title="Staff-made room")
+    assert StreamKey.objects.filter(room=room, revoked_at__isnull=True).count() == 1
+
+
+@pytest.mark.django_db
+def test_staff_can_delete_a_room_with_its_keys_and_streams(staff_client):
+    room = LiveRoomFactory()
+
+    response = staff_client.post(admin_url(Room, "delete", room.pk), {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not Room.objects.filter(pk=room.pk).exists()
+    assert not StreamKey.objects.filter(room_id=room.pk).exists()
+
+
 # --- other actions ----------------------------------------------------------------------------
 
 
