@@ -4,6 +4,7 @@ nginx answers the encoder from the status code: 2xx goes on, 3xx redirects, anyt
 """
 
 import hmac
+import ipaddress
 import logging
 
 from django.conf import settings
@@ -58,16 +59,24 @@ def _hook(view):
     return wrapper
 
 
+def _encoder_addr(request: HttpRequest) -> str:
+    """nginx sends the encoder's address; without a valid one (a direct call) the caller's own counts."""
+    try:
+        return str(ipaddress.ip_address(request.POST.get("addr", "")))
+    except ValueError:
+        return request.META.get("REMOTE_ADDR", "")
+
+
 def hls_relay_url(public_name: str) -> str:
     return f"rtmp://127.0.0.1:{settings.RTMP_PORT}/{settings.RTMP_HLS_APP}/{public_name}"
 
 
 @_hook
 def rtmp_publish(request: HttpRequest, client_id: str) -> HttpResponse:
-    # nginx sends the encoder's address; without it (a direct call) the caller's own is counted.
-    addr = request.POST.get("addr") or request.META.get("REMOTE_ADDR", "")
     try:
-        stream = services.stream_publish(secret=request.POST.get("name", ""), client_id=client_id, addr=addr)
+        stream = services.stream_publish(
+            secret=request.POST.get("name", ""), client_id=client_id, addr=_encoder_addr(request)
+        )
     except services.PublishRefused as refused:
         return HttpResponseForbidden(str(refused.refusal.label) if refused.refusal else "publish refused")
     return RtmpRedirect(hls_relay_url(stream.room.public_name))

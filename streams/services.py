@@ -174,8 +174,12 @@ def stream_recorded(*, stream: Stream, path: str) -> None:
 
 
 def recording_path_allowed(*, path: str) -> bool:
+    """Only files under RECORDINGS_ROOT, links resolved: the VOD job must never be pointed elsewhere."""
+    if not os.path.isabs(path) or "\x00" in path:
+        return False
     root = os.path.realpath(settings.RECORDINGS_ROOT)
-    return os.path.commonpath([root, os.path.realpath(path)]) == root and os.path.realpath(path) != root
+    real = os.path.realpath(path)
+    return real != root and os.path.commonpath([root, real]) == root
 
 
 def streams_reap_stale() -> int:

@@ -201,7 +201,9 @@ def test_record_done_stores_a_path_inside_the_recordings_folder(client, room, se
     assert Stream.objects.get(room=room).recording_path == path
 
 
-@pytest.mark.parametrize("path", ["/etc/passwd", "{root}/../outside.flv", "{root}", ""])
+@pytest.mark.parametrize(
+    "path", ["/etc/passwd", "{root}/../outside.flv", "{root}", "", "relative.flv", "{root}/a\x00.flv"]
+)
 def test_record_done_outside_the_recordings_folder_is_refused(client, room, settings, path):
     publish(client, room, clientid="5")
     path = path.format(root=settings.RECORDINGS_ROOT)
@@ -307,3 +309,9 @@ def test_hooks_need_no_csrf_token(room):
     from django.test import Client
 
     assert publish(Client(enforce_csrf_checks=True), room).status_code == 302
+
+
+def test_a_malformed_encoder_address_falls_back_to_the_callers(client, room):
+    response = hook(client, "publish", {"name": key_of(room), "clientid": "1", "addr": "1.2.3.4\x00"})
+    assert response.status_code == 302
+    assert ActivityLog.objects.get(action=ActivityLog.Action.GO_LIVE).detail["addr"] == "127.0.0.1"
