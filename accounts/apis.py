@@ -1,5 +1,6 @@
 from django.contrib.auth.signals import user_logged_in
 from django.http import Http404
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -32,6 +33,11 @@ class AuthEndpointMixin:
     def get_authenticate_header(self, request):
         # Without it DRF turns a refused token into a 403; clients expect 401 with a challenge, as simplejwt sends.
         return JWTAuthentication().authenticate_header(request)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        add_never_cache_headers(response)  # tokens must never sit in a browser or proxy cache
+        return response
 
 
 class RegisterApi(AuthEndpointMixin, APIView):

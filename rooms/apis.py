@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.http import Http404
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
@@ -99,9 +100,11 @@ def stream_key_response(room: Room) -> Response:
     key = selectors.stream_key_active(room=room)
     if key is None:
         raise NotFound(_("This room has no active stream key; reset it to get one."))
-    return Response(
+    response = Response(
         StreamKeyOutputSerializer({"rtmp_url": settings.RTMP_PUBLIC_URL, "stream_key": key.secret}).data
     )
+    add_never_cache_headers(response)  # a secret: no browser or proxy may keep a copy
+    return response
 
 
 class StreamKeyApi(APIView):

@@ -201,6 +201,10 @@ SIMPLE_JWT = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "StreamLite API",
+    "DESCRIPTION": (
+        "Authenticate with `Authorization: Bearer <access>` (POST /api/auth/token/). Every 4xx answer "
+        'has the body `{"error": {"code": ..., "message": ..., "fields": {field: [messages]}}}`.'
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

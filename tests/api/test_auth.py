@@ -164,3 +164,7 @@ def test_me_patch_refuses_an_overlong_display_name(auth_api, user):
         400,
         fields=("display_name",),
     )
+
+
+def test_token_responses_are_never_cached(api, user):
+    assert "no-store" in obtain(api, user)["Cache-Control"]

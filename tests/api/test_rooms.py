@@ -272,3 +272,8 @@ def test_records_list_ended_streams_with_their_stats(api):
 
 def test_records_of_a_missing_room_is_404(api):
     assert_error(api.get("/api/rooms/424242/records/"), 404)
+
+
+def test_the_stream_key_response_is_never_cached(auth_api):
+    room = RoomFactory()
+    assert "no-store" in auth_api(room.owner).get(f"/api/rooms/{room.pk}/stream-key/")["Cache-Control"]
