@@ -60,7 +60,7 @@ def run_round(base: str, hook: str, keys: list[str], round_no: int) -> tuple[lis
             "app": "live",
             "name": key,
             "addr": "127.0.0.1",
-            "clientid": f"{round_no}-{n}",
+            "clientid": str((round_no + 2) * 1000 + n),
         }
         barrier.wait()
         status, elapsed = post(base, hook, fields)
@@ -76,10 +76,21 @@ def run_round(base: str, hook: str, keys: list[str], round_no: int) -> tuple[lis
     return latencies, statuses
 
 
+def sequential(base: str, keys: list[str]) -> list[float]:
+    """The same publishes one at a time: the service time, the baseline of the concurrent figure."""
+    latencies = []
+    for n, key in enumerate(keys):
+        fields = {"call": "publish", "app": "live", "name": key, "addr": "127.0.0.1", "clientid": str(n + 1)}
+        latencies.append(post(base, "publish", fields)[1])
+        post(base, "publish_done", {**fields, "call": "publish_done"})
+    return latencies
+
+
 def main() -> None:
     keys = make_rooms()
     publish: list[float] = []
     with web_server() as base:
+        one_at_a_time = sequential(base, keys)
         run_round(base, "publish", keys, -1)  # warm-up: connections, caches, code paths
         run_round(base, "publish_done", keys, -1)
         for round_no in range(ROUNDS):
@@ -89,6 +100,7 @@ def main() -> None:
                 raise SystemExit(f"publish answered {sorted(set(refused))} instead of 302")
             publish.extend(latencies)
             run_round(base, "publish_done", keys, round_no)
+    print(f"on_publish, one at a time: {summary_ms(one_at_a_time)}")
     print(f"on_publish, {PUBLISHERS} concurrent, {ROUNDS} rounds, one Daphne process: {summary_ms(publish)}")
 
 

@@ -50,10 +50,18 @@ def room_state_broadcast(*, room_id: int, status: str) -> None:
     )
 
 
+def room_state_changed(*, room_id: int, status: str) -> None:
+    """The follow-ups of a room going live or idle, run by the worker."""
+    room_state_broadcast(room_id=room_id, status=status)
+    room_lists_changed()
+
+
 def _on_room_state_change(*, room_id: int, status: str) -> None:
-    # robust: the rows are committed already, a Redis hiccup must not turn the hook into a 500.
-    transaction.on_commit(partial(room_state_broadcast, room_id=room_id, status=status), robust=True)
-    transaction.on_commit(room_lists_changed, robust=True)
+    # The hook answers nginx as soon as the rows are committed; the follow-ups go to the worker, and
+    # robust: a broker hiccup after commit must not turn the hook into a 500.
+    from streams.tasks import room_state_changed_task
+
+    transaction.on_commit(partial(room_state_changed_task.delay, room_id=room_id, status=status), robust=True)
 
 
 def _stale_before() -> datetime:

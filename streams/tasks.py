@@ -11,6 +11,11 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task
+def room_state_changed_task(*, room_id: int, status: str) -> None:
+    services.room_state_changed(room_id=room_id, status=status)
+
+
+@shared_task
 def streams_reap_stale() -> int:
     return services.streams_reap_stale()
 

@@ -26,3 +26,15 @@ def staff(db):
     from tests.factories import StaffFactory
 
     return StaffFactory()
+
+
+@pytest.fixture
+def celery_eager():
+    """Run Celery tasks in the test's own process, through the real task code, as a worker would."""
+    from streamlite.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager = False
+    app.conf.task_eager_propagates = False

@@ -104,7 +104,9 @@ def test_good_key_goes_live_and_redirects_to_the_public_name(client, room):
     assert not any(key in str(entry.detail) for entry in ActivityLog.objects.all())
 
 
-def test_going_live_broadcasts_the_room_state_after_commit(client, room, django_capture_on_commit_callbacks):
+def test_going_live_broadcasts_the_room_state_after_commit(
+    client, room, django_capture_on_commit_callbacks, celery_eager
+):
     from asgiref.sync import async_to_sync
     from channels.layers import get_channel_layer
 
