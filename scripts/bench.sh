@@ -4,6 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
+# Only the glass-to-glass benchmark reads screenshots, so only `make bench` installs the OCR.
+if ! command -v tesseract >/dev/null; then
+  SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends tesseract-ocr >/dev/null
+fi
 dir=$(mktemp -d /tmp/streamlite-bench.XXXXXX)
 export PG_PORT=${PG_PORT:-55443} REDIS_PORT=${REDIS_PORT:-56390} MONGO_PORT=${MONGO_PORT:-57027}
 cleanup() { scripts/services.sh stop "$dir"; rm -rf "$dir"; }
