@@ -166,7 +166,10 @@ RTMP_UPDATE_INTERVAL_S = env.int("RTMP_UPDATE_INTERVAL_S", default=10)
 # nginx's loopback-only /stat and /control handlers (one ingest node; several would each need reconciling).
 INGEST_HTTP_URL = env.str("INGEST_HTTP_URL", default=f"http://127.0.0.1:{HLS_HTTP_PORT}")
 CELERY_BEAT_SCHEDULE["streams-reap-stale"] = {"task": "streams.tasks.streams_reap_stale", "schedule": 30.0}
-CELERY_BEAT_SCHEDULE["streams-ingest-reconcile"] = {"task": "streams.tasks.ingest_reconcile", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["streams-ingest-reconcile"] = {
+    "task": "streams.tasks.ingest_reconcile",
+    "schedule": 60.0,
+}
 
 # New users stream at once unless the site asks streamers to apply (DESIGN §3); staff can
 # change it later in the admin's site settings, this is only the initial value.
