@@ -5,6 +5,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.error import URLError
 from urllib.parse import urlsplit
@@ -45,16 +46,9 @@ def wait_until_serving(url: str, process: subprocess.Popen, log: Path, timeout: 
     pytest.fail(f"server did not answer {url} within {timeout} s:\n{log.read_text()[-4000:]}")
 
 
-@pytest.fixture(scope="session")
-def daphne_server(django_db_setup, tmp_path_factory):
-    """Base URL of a real Daphne serving the project's ASGI app on a free loopback port.
-
-    It shares the test database, so tests must commit what it should see:
-    mark them ``@pytest.mark.django_db(transaction=True)``.
-    """
-    port = free_port()
-    log = tmp_path_factory.mktemp("daphne") / "daphne.log"
-    env = {**os.environ, "DATABASE_URL": shared_database_url()}
+@contextmanager
+def running_daphne(*, port: int, env: dict, log: Path):
+    """A real Daphne serving the project on ``port`` until the block ends; yields its base URL."""
     with log.open("wb") as log_file:
         process = subprocess.Popen(
             [str(DAPHNE), "-b", "127.0.0.1", "-p", str(port), "streamlite.asgi:application"],
@@ -74,3 +68,16 @@ def daphne_server(django_db_setup, tmp_path_factory):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def daphne_server(django_db_setup, tmp_path_factory):
+    """Base URL of a real Daphne serving the project's ASGI app on a free loopback port.
+
+    It shares the test database, so tests must commit what it should see:
+    mark them ``@pytest.mark.django_db(transaction=True)``.
+    """
+    env = {**os.environ, "DATABASE_URL": shared_database_url()}
+    log = tmp_path_factory.mktemp("daphne") / "daphne.log"
+    with running_daphne(port=free_port(), env=env, log=log) as base_url:
+        yield base_url

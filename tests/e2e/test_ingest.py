@@ -25,7 +25,7 @@ from streams import services
 from streams.ingest import rtmp_config_render
 from streams.models import Stream
 from streams.tasks import ingest_reconcile
-from tests.e2e.conftest import DAPHNE, REPO_ROOT, free_port, shared_database_url, wait_until_serving
+from tests.e2e.conftest import free_port, running_daphne, shared_database_url
 from tests.factories import RoomFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -110,24 +110,13 @@ def ingest(django_db_setup, django_db_blocker):
             database_url = shared_database_url()
         env = {**os.environ, **{name: str(value) for name, value in overrides.items()}}
         env["DATABASE_URL"] = database_url
-        log = folder / "daphne.log"
-        with log.open("wb") as log_file:
-            web = subprocess.Popen(
-                [str(DAPHNE), "-b", "127.0.0.1", "-p", str(web_port), "streamlite.asgi:application"],
-                cwd=REPO_ROOT,
-                env=env,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-            )
         try:
-            ingest.web_url = f"http://127.0.0.1:{web_port}"
-            wait_until_serving(f"{ingest.web_url}/healthz", web, log)
-            ingest.start()
-            yield ingest
+            with running_daphne(port=web_port, env=env, log=folder / "daphne.log") as web_url:
+                ingest.web_url = web_url
+                ingest.start()
+                yield ingest
         finally:
             ingest.signal(signal.SIGTERM)
-            web.terminate()
-            web.wait(timeout=10)
             shutil.rmtree(folder, ignore_errors=True)
 
 
