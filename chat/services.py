@@ -9,6 +9,8 @@ from django.utils.translation import gettext as _
 from accounts.activity import activity_record
 from accounts.models import ActivityLog, User
 from chat.models import ChatBan
+from chat.redis_sync import chat_redis
+from chat.selectors import rules_cache_key
 from rooms.models import Room
 
 
@@ -50,3 +52,8 @@ def chat_ban_create(
         expires_at=expires_at.isoformat() if expires_at is not None else None,
     )
     return ban
+
+
+def room_chat_rules_changed(room_id: int) -> None:
+    """Drop the cached rules so the next message in the room reads them fresh; call it on commit."""
+    chat_redis().delete(rules_cache_key(room_id))

@@ -58,6 +58,11 @@ class Room(TimeStampedModel):
     )
     slow_mode_seconds = models.PositiveIntegerField(_("slow mode (seconds)"), default=0)
     moderators = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="moderated_rooms")
+    blocked_words = models.TextField(
+        _("blocked words"),
+        blank=True,
+        help_text=_("One word or phrase per line; chat messages containing one are refused."),
+    )
 
     class Meta:
         ordering = ["-created_at"]

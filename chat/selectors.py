@@ -1,0 +1,81 @@
+import json
+from dataclasses import asdict, dataclass
+
+from django.db.models import Q
+from django.utils import timezone
+
+from chat.models import ChatBan
+from chat.redis_sync import chat_redis
+from chat.wordfilter import words_parse
+from rooms.models import Room
+
+RULES_TTL_S = 60
+
+
+def rules_cache_key(room_id: int) -> str:
+    return f"chat:room:{room_id}:rules"
+
+
+@dataclass(frozen=True)
+class RoomChatRules:
+    allow_comments: bool
+    cooldown_ms: int
+    slow_mode_s: int
+    words: tuple[str, ...]
+    owner_id: int
+    moderator_ids: frozenset[int]
+
+    def is_moderator(self, user_id: int) -> bool:
+        return user_id == self.owner_id or user_id in self.moderator_ids
+
+
+def _rules_from_json(raw: str) -> RoomChatRules:
+    data = json.loads(raw)
+    data["words"] = tuple(data["words"])
+    data["moderator_ids"] = frozenset(data["moderator_ids"])
+    return RoomChatRules(**data)
+
+
+def _rules_to_json(rules: RoomChatRules) -> str:
+    data = asdict(rules)
+    data["words"] = list(rules.words)
+    data["moderator_ids"] = sorted(rules.moderator_ids)
+    return json.dumps(data)
+
+
+def room_chat_rules(room_id: int) -> RoomChatRules | None:
+    """What the chat pipeline checks before accepting a message in the room; None when the room does not
+    exist. Cached in Redis for 60 s (JSON string); chat.services.room_chat_rules_changed drops it."""
+    redis = chat_redis()
+    raw = redis.get(rules_cache_key(room_id))
+    if raw is not None:
+        return _rules_from_json(raw)
+    room = (
+        Room.objects.filter(pk=room_id)
+        .only("owner_id", "allow_comments", "comment_cooldown_ms", "slow_mode_seconds", "blocked_words")
+        .first()
+    )
+    if room is None:
+        return None
+    rules = RoomChatRules(
+        allow_comments=room.allow_comments,
+        cooldown_ms=room.comment_cooldown_ms,
+        slow_mode_s=room.slow_mode_seconds,
+        words=words_parse(room.blocked_words),
+        owner_id=room.owner_id,
+        moderator_ids=frozenset(room.moderators.values_list("pk", flat=True)),
+    )
+    redis.set(rules_cache_key(room_id), _rules_to_json(rules), ex=RULES_TTL_S)
+    return rules
+
+
+def chat_ban_active(*, user_id: int, room_id: int) -> ChatBan | None:
+    """The ban keeping the user from chatting in the room now (a sitewide one or one of this room), the
+    longest first; None when they may chat."""
+    now = timezone.now()
+    return (
+        ChatBan.objects.filter(Q(room_id=room_id) | Q(room__isnull=True), user_id=user_id)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .order_by("-expires_at")  # PostgreSQL sorts NULL (permanent) first in descending order
+        .first()
+    )

@@ -1,0 +1,28 @@
+"""The per-room word filter: plain words, no regular expressions built from what owners type, so no input
+can make matching slow (no catastrophic backtracking); the cost is linear in text × words."""
+
+import unicodedata
+from collections.abc import Iterable
+
+
+def word_normalize(word: str) -> str:
+    # NFC so a Vietnamese word typed with combining marks matches the precomposed form, casefold so
+    # "ß"/"SS" and other Unicode case pairs match like ASCII ones do.
+    return unicodedata.normalize("NFC", word).casefold().strip()
+
+
+def words_parse(text: str) -> tuple[str, ...]:
+    """The words of a room's blocked-word list: one per line, normalised, blanks and repeats dropped."""
+    seen: dict[str, None] = {}
+    for line in text.splitlines():
+        word = word_normalize(line)
+        if word:
+            seen[word] = None
+    return tuple(seen)
+
+
+def text_blocked(text: str, words: Iterable[str]) -> bool:
+    """True when ``text`` contains any of ``words`` (already normalised by ``words_parse``), ignoring case.
+    A substring test rather than word boundaries: CJK text has no spaces between words."""
+    haystack = word_normalize(text)
+    return any(word and word in haystack for word in words)
