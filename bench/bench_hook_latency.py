@@ -86,10 +86,9 @@ def sequential(base: str, keys: list[str]) -> list[float]:
     return latencies
 
 
-def main() -> None:
-    keys = make_rooms()
+def measure(server: str, keys: list[str]) -> None:
     publish: list[float] = []
-    with web_server() as base:
+    with web_server(server=server) as base:
         one_at_a_time = sequential(base, keys)
         run_round(base, "publish", keys, -1)  # warm-up: connections, caches, code paths
         run_round(base, "publish_done", keys, -1)
@@ -100,8 +99,14 @@ def main() -> None:
                 raise SystemExit(f"publish answered {sorted(set(refused))} instead of 302")
             publish.extend(latencies)
             run_round(base, "publish_done", keys, round_no)
-    print(f"on_publish, one at a time: {summary_ms(one_at_a_time)}")
-    print(f"on_publish, {PUBLISHERS} concurrent, {ROUNDS} rounds, one Daphne process: {summary_ms(publish)}")
+    print(f"{server}: on_publish one at a time: {summary_ms(one_at_a_time)}")
+    print(f"{server}: on_publish {PUBLISHERS} at once, {ROUNDS} rounds: {summary_ms(publish)}")
+
+
+def main() -> None:
+    keys = make_rooms()
+    for server in ("daphne", "uvicorn"):
+        measure(server, keys)
 
 
 if __name__ == "__main__":

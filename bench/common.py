@@ -36,13 +36,26 @@ def wait_http(url: str, timeout: float = 30.0) -> None:
     raise RuntimeError(f"{url} did not answer within {timeout} s")
 
 
+SERVERS = {
+    "daphne": lambda port: [str(ROOT / ".venv/bin/daphne"), "-b", "127.0.0.1", "-p", str(port)],
+    "uvicorn": lambda port: [
+        str(ROOT / ".venv/bin/uvicorn"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+    ],
+}
+
+
 @contextmanager
-def web_server(extra_env: dict | None = None):
-    """A Daphne process serving the site on a free loopback port; yields its base URL."""
+def web_server(extra_env: dict | None = None, server: str = "daphne"):
+    """An ASGI server process (Daphne or uvicorn) serving the site on a free loopback port; yields its URL."""
     port = free_port()
     env = {**os.environ, **(extra_env or {})}
     proc = subprocess.Popen(
-        [str(ROOT / ".venv/bin/daphne"), "-b", "127.0.0.1", "-p", str(port), "streamlite.asgi:application"],
+        [*SERVERS[server](port), "streamlite.asgi:application"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -3,8 +3,6 @@ import os
 from datetime import datetime, timedelta
 from functools import partial
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
@@ -14,6 +12,9 @@ from django.utils import timezone
 from accounts.activity import activity_record
 from accounts.models import ActivityLog, User
 from accounts.services import user_may_stream
+from chat.events import room_state_event
+from chat.hub import room_events_publish
+from notifications.tasks import notify_live_started
 from rooms.models import Room, StreamKey, stream_secret_digest
 from streams import selectors
 from streams.ingest import IngestPublisher
@@ -35,19 +36,13 @@ class PublishRefused(Exception):
         super().__init__(refusal.label if refusal else "publish refused")
 
 
-def room_group_name(room_id: int) -> str:
-    return f"room_{room_id}"
-
-
 def room_lists_changed() -> None:
     cache.delete(ROOM_LISTS_CACHE_KEY)
 
 
 def room_state_broadcast(*, room_id: int, status: str) -> None:
-    """Tell open room pages the room went live or idle (at-most-once, like all channel-layer sends)."""
-    async_to_sync(get_channel_layer().group_send)(
-        room_group_name(room_id), {"type": "room.state", "status": status}
-    )
+    """Tell open room pages the room went live or idle (through the chat hub's room channel)."""
+    room_events_publish(room_id=room_id, events=[room_state_event(status=status)])
 
 
 def room_state_changed(*, room_id: int, status: str) -> None:
@@ -101,7 +96,9 @@ def stream_start(*, room: Room, client_id: str, addr: str) -> Stream:
     """Open the room's live stream; the same ingest client publishing again gets its open stream back."""
     # Locking the owner serialises their publishes, so two rooms cannot both slip under the live quota.
     owner = User.objects.select_for_update().get(pk=room.owner_id)
-    open_stream = Stream.objects.filter(room=room, status=Stream.Status.LIVE).first()
+    # One query for both checks: the owner's live streams are at most their (small) quota.
+    owner_live = list(Stream.objects.filter(room__owner=owner, status=Stream.Status.LIVE))
+    open_stream = next((stream for stream in owner_live if stream.room_id == room.pk), None)
     if open_stream is not None and open_stream.client_id == client_id:
         return open_stream
     if open_stream is not None:
@@ -110,16 +107,15 @@ def stream_start(*, room: Room, client_id: str, addr: str) -> Stream:
             raise _refuse(room=room, refusal=PublishRefusal.ALREADY_LIVE)
         # Its ingest went away without a publish_done (nginx killed): the encoder reconnecting replaces it.
         stream_end(stream=open_stream, reason="replaced")
+        owner_live.remove(open_stream)
     if not user_may_stream(user=owner):
         raise _refuse(room=room, refusal=PublishRefusal.NOT_APPROVED)
-    if Stream.objects.filter(room__owner=owner, status=Stream.Status.LIVE).count() >= owner.live_quota:
+    if len(owner_live) >= owner.live_quota:
         raise _refuse(room=room, refusal=PublishRefusal.LIVE_QUOTA)
     now = timezone.now()
     try:
-        with transaction.atomic():
-            stream = Stream.objects.create(
-                room=room, started_at=now, client_id=client_id, last_heartbeat_at=now
-            )
+        # No savepoint: a lost race ends this transaction anyway, with nothing else written yet.
+        stream = Stream.objects.create(room=room, started_at=now, client_id=client_id, last_heartbeat_at=now)
     except IntegrityError:  # one live stream per room: the database decides between racing publishers
         raise _refuse(room=room, refusal=PublishRefusal.ALREADY_LIVE) from None
     RoomRecord.objects.create(room=room, stream=stream, started_at=now)
@@ -130,6 +126,7 @@ def stream_start(*, room: Room, client_id: str, addr: str) -> Stream:
     )
     transaction.on_commit(partial(cache.delete, selectors.publish_refusal_cache_key(room.pk)), robust=True)
     _on_room_state_change(room_id=room.pk, status=Room.Status.LIVE)
+    transaction.on_commit(partial(notify_live_started.delay, stream_id=stream.pk), robust=True)
     return stream
 
 
