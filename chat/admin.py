@@ -1,11 +1,25 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods
+from pymongo.errors import PyMongoError
 
 from accounts.admin import StaffModelAdmin
 from chat.models import ChatBan
-from chat.services import chat_ban_create
+from chat.selectors import messages_search
+from chat.services import chat_ban_create, chat_message_delete
+from rooms.models import Room
+
+CHAT_LOG_PAGE_SIZE = 50
+# The admin index gains a link to the chat log (the log is no model, so the app list cannot show it).
+admin.site.index_template = "admin/chat/index.html"
 
 
 class BanScopeFilter(admin.SimpleListFilter):
@@ -58,6 +72,13 @@ class ChatBanAdmin(StaffModelAdmin):
         form.base_fields["room"].help_text = _("Empty: banned from chat on the whole site.")
         return form
 
+    def get_urls(self):
+        log = self.admin_site.admin_view(require_http_methods(["GET", "POST"])(self.chat_log))
+        return [path("chat-log/", log, name="chat_log"), *super().get_urls()]
+
+    def chat_log(self, request):
+        return chat_log_view(request, self)
+
     def save_model(self, request, obj, form, change):
         if change:
             super().save_model(request, obj, form, change)
@@ -67,3 +88,83 @@ class ChatBanAdmin(StaffModelAdmin):
             user=obj.user, room=obj.room, by=request.user, reason=obj.reason, expires_at=obj.expires_at
         )
         obj.pk, obj.created_by, obj.created_at = ban.pk, ban.created_by, ban.created_at
+
+
+class ChatLogSearchForm(forms.Form):
+    room = forms.IntegerField(label=_("room id"), required=False, min_value=1, max_value=2**31 - 1)
+    username = forms.CharField(label=_("username"), required=False, max_length=150)
+    text = forms.CharField(label=_("text contains"), required=False, max_length=200)
+    since = forms.DateTimeField(
+        label=_("from"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    until = forms.DateTimeField(
+        label=_("until"), required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    page = forms.IntegerField(required=False, min_value=1, max_value=10_000, widget=forms.HiddenInput)
+
+
+class ChatLogDeleteForm(forms.Form):
+    room = forms.IntegerField(min_value=1, max_value=2**31 - 1)
+    message_id = forms.IntegerField(min_value=1, max_value=2**53)
+
+
+def chat_log_view(request, model_admin):
+    """Staff's chat log: archived messages (deleted ones marked), searched by room, user, text and time."""
+    if request.method == "POST":
+        return _chat_log_delete(request)
+    if not model_admin.has_view_permission(request):
+        raise PermissionDenied
+    form = ChatLogSearchForm(request.GET or None)
+    found, total, page, unavailable = [], 0, 1, False
+    # An invalid form shows its errors and searches nothing rather than with half-understood filters.
+    if not form.is_bound or form.is_valid():
+        filters = form.cleaned_data if form.is_bound else {}
+        page = filters.get("page") or 1
+        try:
+            found, total = messages_search(
+                room_id=filters.get("room"),
+                username=filters.get("username", ""),
+                text=filters.get("text", ""),
+                since=filters.get("since"),
+                until=filters.get("until"),
+                offset=(page - 1) * CHAT_LOG_PAGE_SIZE,
+                limit=CHAT_LOG_PAGE_SIZE,
+            )
+        except PyMongoError:
+            unavailable = True
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": gettext("Chat log"),
+        "form": form,
+        "found": [{**doc, "id": doc["_id"]} for doc in found],
+        "total": total,
+        "page": page,
+        "previous_page": page - 1 if page > 1 else None,
+        "next_page": page + 1 if page * CHAT_LOG_PAGE_SIZE < total else None,
+        "query": query.urlencode(),
+        "unavailable": unavailable,
+    }
+    return TemplateResponse(request, "admin/chat/chat_log.html", context)
+
+
+def _chat_log_delete(request):
+    # Anyone on staff may delete: chat_message_delete allows staff in every room (and checks it again).
+    form = ChatLogDeleteForm(request.POST)
+    back = request.POST.get("next", "")
+    if not back.startswith("?"):
+        back = ""
+    if not form.is_valid():
+        messages.error(request, gettext("This message cannot be deleted."))
+    else:
+        room = Room.objects.filter(pk=form.cleaned_data["room"]).first()
+        try:
+            if room is None:
+                raise ValidationError(gettext("The room no longer exists."))
+            chat_message_delete(room=room, message_id=form.cleaned_data["message_id"], by=request.user)
+        except (ValidationError, PermissionDenied) as error:
+            messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+        else:
+            messages.success(request, gettext("The message is deleted for everyone."))
+    return HttpResponseRedirect(reverse("admin:chat_log") + back)

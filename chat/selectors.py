@@ -1,13 +1,17 @@
 import json
+import re
 from dataclasses import asdict, dataclass
+from datetime import datetime
 
 from django.db.models import Q
 from django.utils import timezone
+from pymongo import DESCENDING
 
 from chat.models import ChatBan
 from chat.redis_sync import chat_redis
 from chat.wordfilter import words_parse
 from rooms.models import Room
+from streamlite.mongo import MESSAGES, mongo_db
 
 RULES_TTL_S = 60
 
@@ -79,3 +83,41 @@ def chat_ban_active(*, user_id: int, room_id: int) -> ChatBan | None:
         .order_by("-expires_at")  # PostgreSQL sorts NULL (permanent) first in descending order
         .first()
     )
+
+
+def room_messages(*, room_id: int, before: int | None = None, limit: int = 50) -> list[dict]:
+    """The room's archived messages, newest first, older than message ``before``; deleted ones left out."""
+    query: dict = {"room": room_id, "deleted": {"$ne": True}}
+    if before is not None:
+        query["_id"] = {"$lt": before}
+    return list(mongo_db()[MESSAGES].find(query).sort("_id", DESCENDING).limit(limit))
+
+
+def messages_search(
+    *,
+    room_id: int | None = None,
+    username: str = "",
+    text: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[dict], int]:
+    """Archived messages for staff's chat log (deleted ones included), newest first, and how many match.
+    Username and text match as plain substrings: the input is escaped, never run as a pattern."""
+    query: dict = {}
+    if room_id is not None:
+        query["room"] = room_id
+    if username:
+        query["username"] = {"$regex": re.escape(username), "$options": "i"}
+    if text:
+        query["text"] = {"$regex": re.escape(text), "$options": "i"}
+    if since is not None or until is not None:
+        query["created_at"] = {}
+        if since is not None:
+            query["created_at"]["$gte"] = since
+        if until is not None:
+            query["created_at"]["$lt"] = until
+    messages = mongo_db()[MESSAGES]
+    found = list(messages.find(query).sort("_id", DESCENDING).skip(offset).limit(limit))
+    return found, messages.count_documents(query)

@@ -1,17 +1,28 @@
-from datetime import datetime
+import json
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from pymongo.errors import PyMongoError
 
 from accounts.activity import activity_record
 from accounts.models import ActivityLog, User
+from chat import events
+from chat.archive import DELETED_TTL_S, OUTBOX, deleted_key, message_delete_op
+from chat.hub import recent_key, room_events_publish, user_sockets_close
 from chat.models import ChatBan
 from chat.redis_sync import chat_redis
 from chat.selectors import rules_cache_key
+from chat.wordfilter import words_parse
 from rooms.models import Room
+from streamlite.mongo import MESSAGES, mongo_db
+
+TIMEOUT_MINUTES = (5, 60, 1440)
+BLOCKED_WORDS_MAX = 500
 
 
 @transaction.atomic
@@ -57,3 +68,195 @@ def chat_ban_create(
 def room_chat_rules_changed(room_id: int) -> None:
     """Drop the cached rules so the next message in the room reads them fresh; call it on commit."""
     chat_redis().delete(rules_cache_key(room_id))
+
+
+def moderation_allowed(*, room: Room, user: User) -> bool:
+    """Whether ``user`` may moderate the room's chat: its owner, a moderator it appointed, or staff."""
+    if not user.is_authenticated:
+        return False
+    return user.is_staff or user.pk == room.owner_id or room.moderators.filter(pk=user.pk).exists()
+
+
+def _moderation_check(*, room: Room, by: User) -> None:
+    if not moderation_allowed(room=room, user=by):
+        raise PermissionDenied(_("Only the room's owner, its moderators and staff may moderate its chat."))
+
+
+def _owner_check(*, room: Room, by: User) -> None:
+    if not (by.is_authenticated and (by.is_staff or by.pk == room.owner_id)):
+        raise PermissionDenied(_("Only the room's owner or staff may appoint moderators."))
+
+
+def _target_check(*, room: Room, user: User) -> None:
+    if user.pk == room.owner_id:
+        raise ValidationError(
+            _("The room's owner cannot be timed out or banned in their own room."), code="owner"
+        )
+
+
+def _recent_remove(*, room_id: int, message_id: int) -> None:
+    client = chat_redis()
+    key = recent_key(room_id)
+    for raw in client.lrange(key, 0, -1):
+        try:
+            event_id = json.loads(raw).get("id")
+        except (ValueError, AttributeError):
+            continue
+        if event_id == message_id:
+            client.lrem(key, 0, raw)
+
+
+@transaction.atomic
+def chat_message_delete(*, room: Room, message_id: int, by: User) -> None:
+    """Hide a message for everyone: in the archive (now, or when it is archived later), in the recent list
+    late joiners get, and live on every open page."""
+    _moderation_check(room=room, by=by)
+    client = chat_redis()
+    next_id = client.get("chat:next_id")
+    if message_id < 1 or next_id is None or message_id > int(next_id):
+        raise ValidationError({"message_id": _("There is no such message.")}, code="not_found")
+    # First the mark that the flusher reads after each upsert, then MongoDB: whichever order the flush and
+    # this run in, the archived document ends up deleted (see chat.archive.outbox_flush).
+    client.set(deleted_key(message_id), room.pk, ex=DELETED_TTL_S)
+    try:
+        mongo_db()[MESSAGES].bulk_write([message_delete_op(message_id=message_id, room_id=room.pk)])
+    except PyMongoError:
+        # MongoDB down: the outbox carries the deletion to the archive once it is back.
+        client.xadd(OUTBOX, {"delete": message_id, "room": room.pk})
+    _recent_remove(room_id=room.pk, message_id=message_id)
+    activity_record(
+        action=ActivityLog.Action.MODERATION,
+        user=by,
+        what="chat_delete",
+        message_id=message_id,
+        room_id=room.pk,
+    )
+    room_id = room.pk
+    transaction.on_commit(
+        lambda: room_events_publish(room_id=room_id, events=[events.delete_event(id=message_id)])
+    )
+
+
+def _kick_on_commit(*, room: Room, user: User) -> None:
+    room_id, user_id = room.pk, user.pk
+    transaction.on_commit(lambda: user_sockets_close(user_id=user_id, room_id=room_id))
+
+
+@transaction.atomic
+def chat_timeout(*, room: Room, user: User, minutes: int, by: User, reason: str = "") -> ChatBan:
+    """Keep ``user`` out of the room's chat for 5 minutes, an hour or a day; their open sockets close."""
+    _moderation_check(room=room, by=by)
+    if minutes not in TIMEOUT_MINUTES:
+        raise ValidationError(_("A timeout lasts 5, 60 or 1440 minutes."), code="invalid")
+    _target_check(room=room, user=user)
+    ban = chat_ban_create(
+        user=user, room=room, by=by, reason=reason, expires_at=timezone.now() + timedelta(minutes=minutes)
+    )
+    _kick_on_commit(room=room, user=user)
+    return ban
+
+
+@transaction.atomic
+def chat_room_ban(*, room: Room, user: User, by: User, reason: str = "") -> ChatBan:
+    """Ban ``user`` from the room's chat for good (until lifted); their open sockets close."""
+    _moderation_check(room=room, by=by)
+    _target_check(room=room, user=user)
+    ban = chat_ban_create(user=user, room=room, by=by, reason=reason, expires_at=None)
+    _kick_on_commit(room=room, user=user)
+    return ban
+
+
+@transaction.atomic
+def chat_room_ban_lift(*, room: Room, user: User, by: User) -> int:
+    """End the user's bans and timeouts in the room (sitewide bans stay, they are staff's); returns how
+    many were in force. The rows stay, ended now, as a record."""
+    _moderation_check(room=room, by=by)
+    now = timezone.now()
+    lifted = (
+        ChatBan.objects.filter(user=user, room=room)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .update(expires_at=now)
+    )
+    activity_record(
+        action=ActivityLog.Action.MODERATION,
+        user=by,
+        what="chat_unban",
+        unbanned_user_id=user.pk,
+        room_id=room.pk,
+    )
+    return lifted
+
+
+@transaction.atomic
+def room_chat_rules_update(
+    *,
+    room: Room,
+    by: User,
+    allow_comments: bool | None = None,
+    slow_mode_seconds: int | None = None,
+    comment_cooldown_ms: int | None = None,
+    blocked_words: Iterable[str] | None = None,
+) -> Room:
+    """Change the room's chat rules (None: unchanged); the pipeline sees them at the next message."""
+    _moderation_check(room=room, by=by)
+    changes: dict = {}
+    if allow_comments is not None:
+        changes["allow_comments"] = allow_comments
+    if slow_mode_seconds is not None:
+        changes["slow_mode_seconds"] = slow_mode_seconds
+    if comment_cooldown_ms is not None:
+        changes["comment_cooldown_ms"] = comment_cooldown_ms
+    if blocked_words is not None:
+        words = words_parse("\n".join(blocked_words))
+        if len(words) > BLOCKED_WORDS_MAX:
+            raise ValidationError(
+                {"blocked_words": _("At most %(count)d blocked words.") % {"count": BLOCKED_WORDS_MAX}}
+            )
+        changes["blocked_words"] = "\n".join(words)
+    for name, value in changes.items():
+        setattr(room, name, value)
+    if changes:
+        room.full_clean(validate_unique=False, validate_constraints=False)
+        room.save(update_fields=[*changes, "updated_at"])
+    activity_record(
+        action=ActivityLog.Action.MODERATION,
+        user=by,
+        what="chat_rules",
+        room_id=room.pk,
+        changed=sorted(changes),
+    )
+    room_id = room.pk
+    transaction.on_commit(lambda: room_chat_rules_changed(room_id))
+    return room
+
+
+@transaction.atomic
+def room_moderator_add(*, room: Room, user: User, by: User) -> None:
+    _owner_check(room=room, by=by)
+    if user.pk == room.owner_id:
+        raise ValidationError(_("The owner already moderates their room."), code="owner")
+    room.moderators.add(user)
+    activity_record(
+        action=ActivityLog.Action.MODERATION,
+        user=by,
+        what="moderator_add",
+        moderator_id=user.pk,
+        room_id=room.pk,
+    )
+    room_id = room.pk
+    transaction.on_commit(lambda: room_chat_rules_changed(room_id))
+
+
+@transaction.atomic
+def room_moderator_remove(*, room: Room, user: User, by: User) -> None:
+    _owner_check(room=room, by=by)
+    room.moderators.remove(user)
+    activity_record(
+        action=ActivityLog.Action.MODERATION,
+        user=by,
+        what="moderator_remove",
+        moderator_id=user.pk,
+        room_id=room.pk,
+    )
+    room_id = room.pk
+    transaction.on_commit(lambda: room_chat_rules_changed(room_id))

@@ -6,9 +6,11 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 
 from accounts import apis as account_apis
+from chat import apis as chat_apis
 from notifications import apis as notification_apis
 from rooms import apis as room_apis
 from streams import apis as stream_apis
+from vod import apis as vod_apis
 
 # The characters Django's username validator allows: anything else cannot name a user.
 USERNAME = r"(?P<username>[\w.@+-]+)"
@@ -40,6 +42,35 @@ urlpatterns = [
     path("notifications/", notification_apis.NotificationListApi.as_view(), name="api-notifications"),
     path(
         "notifications/read/", notification_apis.NotificationReadApi.as_view(), name="api-notifications-read"
+    ),
+    path("vods/", vod_apis.VodListApi.as_view(), name="api-vods"),
+    path("vods/<int:pk>/", vod_apis.VodDetailApi.as_view(), name="api-vod"),
+    path("vods/<int:pk>/retry/", vod_apis.VodRetryApi.as_view(), name="api-vod-retry"),
+    path("vods/<int:pk>/view/", vod_apis.VodViewApi.as_view(), name="api-vod-view"),
+    path("vods/<int:pk>/danmaku/", vod_apis.VodDanmakuApi.as_view(), name="api-vod-danmaku"),
+    path(
+        "vods/<int:pk>/danmaku/density/",
+        vod_apis.VodDanmakuDensityApi.as_view(),
+        name="api-vod-danmaku-density",
+    ),
+    path("rooms/<int:pk>/messages/", chat_apis.MessageHistoryApi.as_view(), name="api-room-messages"),
+    path(
+        "rooms/<int:pk>/moderation/delete/",
+        chat_apis.MessageDeleteApi.as_view(),
+        name="api-moderation-delete",
+    ),
+    path("rooms/<int:pk>/moderation/timeout/", chat_apis.TimeoutApi.as_view(), name="api-moderation-timeout"),
+    path("rooms/<int:pk>/moderation/ban/", chat_apis.BanApi.as_view(), name="api-moderation-ban"),
+    re_path(
+        rf"^rooms/(?P<pk>[0-9]+)/moderation/ban/{USERNAME}/$",
+        chat_apis.BanLiftApi.as_view(),
+        name="api-moderation-unban",
+    ),
+    path("rooms/<int:pk>/chat-settings/", chat_apis.ChatSettingsApi.as_view(), name="api-chat-settings"),
+    re_path(
+        rf"^rooms/(?P<pk>[0-9]+)/moderators/{USERNAME}/$",
+        chat_apis.ModeratorApi.as_view(),
+        name="api-moderator",
     ),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -237,3 +237,10 @@ LOGGING = {
 if not DEBUG:
     SESSION_COOKIE_HTTPONLY = True
     X_FRAME_OPTIONS = "DENY"
+# The chat archive: beat starts a flush of the Redis outbox into MongoDB every second (the task keeps
+# draining for a few seconds while there is work); a flush not started within a second is skipped.
+CELERY_BEAT_SCHEDULE["chat-outbox-flush"] = {
+    "task": "chat.tasks.chat_outbox_flush",
+    "schedule": 1.0,
+    "options": {"expires": 1.0},
+}

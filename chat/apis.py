@@ -1,0 +1,268 @@
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from pymongo.errors import PyMongoError
+from rest_framework import exceptions, serializers, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import User
+from accounts.selectors import users_public
+from chat import selectors, services
+from chat.models import ChatBan
+from chat.wordfilter import words_parse
+from rooms.models import Room
+
+# Past this, an id or a JSON number is no longer exact in every client.
+ID_MAX = 2**53
+
+
+class ArchiveUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = _("The chat archive is unavailable for a moment; try again shortly.")
+    default_code = "archive_unavailable"
+
+
+def room_or_404(pk: int) -> Room:
+    room = Room.objects.filter(pk=pk).first()
+    if room is None:
+        raise Http404
+    return room
+
+
+def user_or_404(username: str) -> User:
+    user = users_public().filter(username=username).first()
+    if user is None:
+        raise Http404
+    return user
+
+
+class MessageUserSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    display_name = serializers.CharField()
+
+
+class MessageOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="_id")
+    user = serializers.SerializerMethodField()
+    text = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["chat", "danmaku"])
+    mode = serializers.CharField(allow_null=True)
+    color = serializers.CharField(allow_null=True)
+    size = serializers.CharField(allow_null=True)
+    vpos_ms = serializers.IntegerField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+    @extend_schema_field(MessageUserSerializer)
+    def get_user(self, doc) -> MessageUserSerializer:
+        return {"username": doc.get("username", ""), "display_name": doc.get("display_name", "")}
+
+    def to_representation(self, doc):
+        # Documents come from another process: a field it left out reads as empty, never as a 500.
+        doc = {"mode": None, "color": None, "size": None, "vpos_ms": None, "text": "", **doc}
+        return super().to_representation(doc)
+
+
+class MessageHistoryApi(APIView):
+    permission_classes = [AllowAny]
+
+    class FilterSerializer(serializers.Serializer):
+        before = serializers.IntegerField(
+            min_value=1, max_value=ID_MAX, required=False, help_text=_("Only messages older than this id.")
+        )
+        limit = serializers.IntegerField(min_value=1, max_value=100, default=50)
+
+    @extend_schema(
+        parameters=[FilterSerializer],
+        responses=MessageOutputSerializer(many=True),
+        summary=_("The room's chat history, newest first (next page: before = the last id)"),
+    )
+    def get(self, request, pk: int):
+        room = room_or_404(pk)
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        try:
+            found = selectors.room_messages(room_id=room.pk, **filters.validated_data)
+        except PyMongoError as error:
+            raise ArchiveUnavailable from error
+        return Response(MessageOutputSerializer(found, many=True).data)
+
+
+class ModerationApi(APIView):
+    """Chat moderation in one room: its owner, its moderators, or staff (the services check)."""
+
+    permission_classes = [IsAuthenticated]
+
+    def room_moderated(self, request, pk: int) -> Room:
+        # Refused before the input is read: a stranger learns nothing from validation errors.
+        room = room_or_404(pk)
+        if not services.moderation_allowed(room=room, user=request.user):
+            raise exceptions.PermissionDenied(
+                _("Only the room's owner, its moderators and staff may do this.")
+            )
+        return room
+
+
+class MessageDeleteApi(ModerationApi):
+    class InputSerializer(serializers.Serializer):
+        message_id = serializers.IntegerField(min_value=1, max_value=ID_MAX)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={204: OpenApiResponse(description=_("Deleted for everyone."))},
+        summary=_("Delete a chat message (room moderators)"),
+    )
+    def post(self, request, pk: int):
+        room = self.room_moderated(request, pk)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.chat_message_delete(room=room, message_id=data.validated_data["message_id"], by=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class BanOutputSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username")
+
+    class Meta:
+        model = ChatBan
+        fields = ["id", "username", "room", "reason", "expires_at", "created_at"]
+
+
+def target_user(username: str) -> User:
+    user = users_public().filter(username=username).first()
+    if user is None:
+        raise serializers.ValidationError({"username": [_("There is no such user.")]})
+    return user
+
+
+class TimeoutApi(ModerationApi):
+    class InputSerializer(serializers.Serializer):
+        username = serializers.CharField(max_length=150)
+        minutes = serializers.ChoiceField(choices=services.TIMEOUT_MINUTES)
+        reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: BanOutputSerializer},
+        summary=_("Time a user out of the room's chat for 5, 60 or 1440 minutes (room moderators)"),
+    )
+    def post(self, request, pk: int):
+        room = self.room_moderated(request, pk)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        ban = services.chat_timeout(
+            room=room,
+            user=target_user(data.validated_data["username"]),
+            minutes=data.validated_data["minutes"],
+            by=request.user,
+            reason=data.validated_data["reason"],
+        )
+        return Response(BanOutputSerializer(ban).data, status=status.HTTP_201_CREATED)
+
+
+class BanApi(ModerationApi):
+    class InputSerializer(serializers.Serializer):
+        username = serializers.CharField(max_length=150)
+        reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: BanOutputSerializer},
+        summary=_("Ban a user from the room's chat until lifted (room moderators)"),
+    )
+    def post(self, request, pk: int):
+        room = self.room_moderated(request, pk)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        ban = services.chat_room_ban(
+            room=room,
+            user=target_user(data.validated_data["username"]),
+            by=request.user,
+            reason=data.validated_data["reason"],
+        )
+        return Response(BanOutputSerializer(ban).data, status=status.HTTP_201_CREATED)
+
+
+class BanLiftApi(ModerationApi):
+    @extend_schema(
+        responses={204: OpenApiResponse(description=_("No ban or timeout of the user holds in the room."))},
+        summary=_("Lift a user's ban or timeout in the room (room moderators)"),
+    )
+    def delete(self, request, pk: int, username: str):
+        room = self.room_moderated(request, pk)
+        services.chat_room_ban_lift(room=room, user=user_or_404(username), by=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ChatSettingsSerializer(serializers.Serializer):
+    allow_comments = serializers.BooleanField()
+    slow_mode_seconds = serializers.IntegerField(
+        min_value=0, max_value=3600, help_text=_("One message per user per this many seconds; 0: off.")
+    )
+    comment_cooldown_ms = serializers.IntegerField(min_value=0, max_value=60_000)
+    blocked_words = serializers.ListField(
+        child=serializers.CharField(max_length=100, trim_whitespace=True),
+        max_length=services.BLOCKED_WORDS_MAX,
+        help_text=_("Messages containing one of these (ignoring case) are refused."),
+    )
+
+
+def chat_settings_response(room: Room) -> Response:
+    return Response(
+        ChatSettingsSerializer(
+            {
+                "allow_comments": room.allow_comments,
+                "slow_mode_seconds": room.slow_mode_seconds,
+                "comment_cooldown_ms": room.comment_cooldown_ms,
+                "blocked_words": list(words_parse(room.blocked_words)),
+            }
+        ).data
+    )
+
+
+class ChatSettingsApi(ModerationApi):
+    @extend_schema(responses=ChatSettingsSerializer, summary=_("The room's chat rules (room moderators)"))
+    def get(self, request, pk: int):
+        return chat_settings_response(self.room_moderated(request, pk))
+
+    @extend_schema(
+        request=ChatSettingsSerializer(partial=True),
+        responses=ChatSettingsSerializer,
+        summary=_("Change the room's chat rules: comments on/off, slow mode, cooldown, word filter"),
+    )
+    def patch(self, request, pk: int):
+        room = self.room_moderated(request, pk)
+        data = ChatSettingsSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        room = services.room_chat_rules_update(room=room, by=request.user, **data.validated_data)
+        return chat_settings_response(room)
+
+
+class ModeratorApi(ModerationApi):
+    def room_owned(self, request, pk: int) -> Room:
+        room = room_or_404(pk)
+        if not (request.user.is_staff or request.user.pk == room.owner_id):
+            raise exceptions.PermissionDenied(_("Only the room's owner or staff may appoint moderators."))
+        return room
+
+    @extend_schema(
+        request=None,
+        responses={204: OpenApiResponse(description=_("The user moderates the room."))},
+        summary=_("Appoint a moderator of the room's chat (owner)"),
+    )
+    def post(self, request, pk: int, username: str):
+        services.room_moderator_add(
+            room=self.room_owned(request, pk), user=user_or_404(username), by=request.user
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        responses={204: OpenApiResponse(description=_("The user no longer moderates the room."))},
+        summary=_("Dismiss a moderator of the room's chat (owner)"),
+    )
+    def delete(self, request, pk: int, username: str):
+        services.room_moderator_remove(
+            room=self.room_owned(request, pk), user=user_or_404(username), by=request.user
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
