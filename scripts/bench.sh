@@ -14,7 +14,8 @@ dir=$(mktemp -d /tmp/streamlite-bench.XXXXXX)
 export PG_PORT=${PG_PORT:-55443} REDIS_PORT=${REDIS_PORT:-56390} MONGO_PORT=${MONGO_PORT:-57027}
 cleanup() { scripts/services.sh stop "$dir"; rm -rf "$dir"; }
 trap cleanup EXIT
-eval "$(scripts/services.sh start "$dir" --postgres)"
+service_env=$(scripts/services.sh start "$dir" --postgres)
+eval "$service_env"
 export DEBUG=0 SECRET_KEY=bench-secret-key RTMP_HOOK_SECRET=bench-hook-secret BENCH_TMP="$dir"
 export STATIC_ROOT="$dir/static" MEDIA_ROOT="$dir/media" HLS_ROOT="$dir/hls" RECORDINGS_ROOT="$dir/recordings"
 .venv/bin/python manage.py migrate -v0

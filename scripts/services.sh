@@ -20,7 +20,7 @@ as_pg() {
 port_answers() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 wait_port() {
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 400); do
     port_answers "$1" && return 0
     sleep 0.1
   done

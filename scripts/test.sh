@@ -8,7 +8,8 @@ dir=$(mktemp -d /tmp/streamlite-test.XXXXXX)
 export PG_PORT=${PG_PORT:-55433} REDIS_PORT=${REDIS_PORT:-56380} MONGO_PORT=${MONGO_PORT:-57017}
 cleanup() { scripts/services.sh stop "$dir"; rm -rf "$dir"; }
 trap cleanup EXIT
-eval "$(scripts/services.sh start "$dir" --postgres)"
+service_env=$(scripts/services.sh start "$dir" --postgres)
+eval "$service_env"
 export DEBUG=0 SECRET_KEY=test-secret-key RTMP_HOOK_SECRET=test-hook-secret
 export TEST_TMP="$dir" STATIC_ROOT="$dir/static" MEDIA_ROOT="$dir/media"
 .venv/bin/python manage.py collectstatic --noinput -v0
