@@ -3,6 +3,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from rooms.models import Room
+from streams.models import Stream
 from vod.models import Vod
 
 
@@ -22,6 +23,8 @@ class Notification(models.Model):
     )
     room = models.ForeignKey(Room, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     vod = models.ForeignKey(Vod, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # The stream a go-live alert is about: the unique constraint below makes its fan-out idempotent.
+    stream = models.ForeignKey(Stream, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     message = models.CharField(max_length=300)
     read_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -35,6 +38,29 @@ class Notification(models.Model):
                 name="notification_unread_idx",
             ),
             models.Index(fields=["recipient", "-created_at"], name="notification_recipient_idx"),
+            # The prune job's scan: read notifications by age.
+            models.Index(
+                fields=["created_at"], condition=models.Q(read_at__isnull=False), name="notification_read_idx"
+            ),
+        ]
+        # Replayed hooks, duplicated tasks and retries insert the same rows again: the database keeps one.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "stream"],
+                condition=models.Q(kind="live_started"),
+                name="one_live_notification_per_stream",
+            ),
+            models.UniqueConstraint(
+                fields=["recipient", "vod"],
+                condition=models.Q(kind="new_vod"),
+                name="one_notification_per_vod",
+            ),
+            # Unfollowing and following again must not pile up alerts: one unread per follower at most.
+            models.UniqueConstraint(
+                fields=["recipient", "actor"],
+                condition=models.Q(kind="new_follower", read_at__isnull=True),
+                name="one_unread_new_follower_per_actor",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -159,3 +159,26 @@ class FollowApi(APIView):
     def delete(self, request, username: str):
         services.follow_delete(follower=request.user, followed=self.followed_or_404(username))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    class NotifyInputSerializer(serializers.Serializer):
+        notify = serializers.BooleanField(help_text=_("Whether this follow brings go-live alerts."))
+
+    class FollowOutputSerializer(serializers.Serializer):
+        notify = serializers.BooleanField()
+
+    @extend_schema(
+        request=NotifyInputSerializer,
+        responses=FollowOutputSerializer,
+        summary=_("Turn go-live alerts of a follow on or off"),
+    )
+    def patch(self, request, username: str):
+        data = self.NotifyInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        follow = services.follow_notify_set(
+            follower=request.user,
+            followed=self.followed_or_404(username),
+            notify=data.validated_data["notify"],
+        )
+        if follow is None:
+            raise NotFound(_("You do not follow this user."))
+        return Response(self.FollowOutputSerializer(follow).data)

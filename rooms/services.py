@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 
 from accounts.activity import activity_record
 from accounts.models import ActivityLog, User
+from notifications.tasks import notify_new_follower
 from rooms.models import Category, Follow, Room, StreamKey
 from streams.tasks import ingest_drop_publisher
 
@@ -45,15 +46,27 @@ def follow_create(*, follower: User, followed: User, notify: bool = True) -> tup
         raise ValidationError(_("You cannot follow yourself."), code="self_follow")
     try:
         with transaction.atomic():
-            return Follow.objects.get_or_create(
+            follow, created = Follow.objects.get_or_create(
                 follower=follower, followed=followed, defaults={"notify": notify}
             )
+            if created:
+                transaction.on_commit(partial(notify_new_follower.delay, follow_id=follow.pk), robust=True)
+            return follow, created
     except IntegrityError:
         return Follow.objects.get(follower=follower, followed=followed), False
 
 
 def follow_delete(*, follower: User, followed: User) -> None:
     Follow.objects.filter(follower=follower, followed=followed).delete()
+
+
+def follow_notify_set(*, follower: User, followed: User, notify: bool) -> Follow | None:
+    """Turn go-live alerts of a follow on or off; None when not following."""
+    follow = Follow.objects.filter(follower=follower, followed=followed).first()
+    if follow is not None and follow.notify != notify:
+        follow.notify = notify
+        follow.save(update_fields=["notify"])
+    return follow
 
 
 ROOM_EDITABLE_FIELDS = frozenset({"title", "description", "category", "cover", "allow_comments"})

@@ -225,6 +225,11 @@ CELERY_BEAT_SCHEDULE["accounts-flush-expired-tokens"] = {
     "task": "accounts.tasks.blacklisted_tokens_flush",
     "schedule": 6 * 60 * 60.0,
 }
+# Read notifications older than 90 days are dropped (notifications.services.notifications_prune).
+CELERY_BEAT_SCHEDULE["notifications-prune"] = {
+    "task": "notifications.tasks.notifications_prune",
+    "schedule": 3600.0,
+}
 
 LOGGING = {
     "version": 1,

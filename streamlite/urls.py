@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from notifications.views import following
 from streamlite.health import healthz
 
 urlpatterns = [
@@ -10,6 +11,8 @@ urlpatterns = [
     path("hooks/rtmp/", include("streams.hook_urls")),
     path("dashboard/", include("streams.dashboard_urls")),
     path("accounts/", include("accounts.urls")),
+    path("notifications/", include("notifications.urls")),
+    path("following/", following, name="following"),
     path("healthz", healthz, name="healthz"),
     path("", include("rooms.urls")),
 ]

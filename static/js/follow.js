@@ -1,0 +1,106 @@
+// Follow / unfollow and the go-live bell without a reload, through the JSON API with the session
+// cookie (DRF's SessionAuthentication wants the CSRF token in X-CSRFToken). Every widget is a
+// [data-follow] element rendered by templates/includes/follow_button.html, labels included.
+
+function csrfToken() {
+  const cookie = document.cookie.split("; ").find((part) => part.startsWith("csrftoken="));
+  if (cookie) return decodeURIComponent(cookie.slice("csrftoken=".length));
+  return document.querySelector("input[name=csrfmiddlewaretoken]")?.value ?? "";
+}
+
+async function call(method, username, body) {
+  const response = await fetch(`/api/users/${encodeURIComponent(username)}/follow/`, {
+    method,
+    credentials: "same-origin",
+    headers: {
+      Accept: "application/json",
+      "Content-Type": "application/json",
+      "X-CSRFToken": csrfToken(),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!response.ok) {
+    let message = "";
+    try {
+      message = (await response.json()).error?.message ?? "";
+    } catch {
+      // Not the API's JSON error shape (a proxy error page): the generic label says enough.
+    }
+    throw new Error(message);
+  }
+  return response;
+}
+
+function render(widget) {
+  const following = widget.dataset.following === "true";
+  const notify = widget.dataset.notify === "true";
+  const button = widget.querySelector(".js-follow");
+  const bell = widget.querySelector(".js-follow-bell");
+  button.textContent = following ? widget.dataset.labelFollowing : widget.dataset.labelFollow;
+  button.setAttribute("aria-pressed", String(following));
+  button.classList.toggle("btn--primary", !following);
+  button.classList.toggle("btn--ghost", following);
+  bell.hidden = !following;
+  bell.setAttribute("aria-pressed", String(notify));
+  bell.title = notify ? widget.dataset.labelBellOn : widget.dataset.labelBellOff;
+  const count = following ? widget.dataset.countFollowing : widget.dataset.countNotFollowing;
+  if (count !== undefined) {
+    document
+      .querySelectorAll(`[data-follower-count-of="${CSS.escape(widget.dataset.username)}"]`)
+      .forEach((element) => {
+        element.textContent = count;
+      });
+  }
+  widget.dispatchEvent(new CustomEvent("streamlite:follow", { bubbles: true, detail: { following, notify } }));
+}
+
+function fail(widget, error) {
+  const button = widget.querySelector(".js-follow");
+  button.title = error.message || widget.dataset.labelFailed;
+  button.classList.add("follow--failed");
+}
+
+async function busy(widget, action) {
+  widget.querySelectorAll("button").forEach((button) => (button.disabled = true));
+  widget.querySelector(".js-follow").classList.remove("follow--failed");
+  try {
+    await action();
+    render(widget);
+  } catch (error) {
+    fail(widget, error);
+  } finally {
+    widget.querySelectorAll("button").forEach((button) => (button.disabled = false));
+  }
+}
+
+function wire(widget) {
+  const button = widget.querySelector(".js-follow");
+  const bell = widget.querySelector(".js-follow-bell");
+  button.disabled = false;
+  button.addEventListener("click", () =>
+    busy(widget, async () => {
+      const following = widget.dataset.following === "true";
+      await call(following ? "DELETE" : "POST", widget.dataset.username);
+      widget.dataset.following = String(!following);
+      // A new follow starts with alerts on (the API's default).
+      if (!following) widget.dataset.notify = "true";
+    }),
+  );
+  bell.addEventListener("click", () =>
+    busy(widget, async () => {
+      const response = await call("PATCH", widget.dataset.username, {
+        notify: widget.dataset.notify !== "true",
+      });
+      widget.dataset.notify = String((await response.json()).notify);
+    }),
+  );
+  // Hovering "Following" offers the way out, as the label says what a click does.
+  button.addEventListener("mouseenter", () => {
+    if (widget.dataset.following === "true") button.textContent = widget.dataset.labelUnfollow;
+  });
+  button.addEventListener("mouseleave", () => {
+    if (widget.dataset.following === "true") button.textContent = widget.dataset.labelFollowing;
+  });
+}
+
+document.querySelectorAll("[data-follow]").forEach(wire);
