@@ -72,7 +72,9 @@ def outbox_add(chat_redis_flushed):
 
     from chat.redis_sync import chat_redis
 
-    def add(*, room_id: int, text: str = "hello", user_id: int = 1, username: str = "viewer", **extra) -> dict:
+    def add(
+        *, room_id: int, text: str = "hello", user_id: int = 1, username: str = "viewer", **extra
+    ) -> dict:
         client = chat_redis()
         doc = {
             "_id": client.incr("chat:next_id"),

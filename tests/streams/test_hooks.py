@@ -107,16 +107,21 @@ def test_good_key_goes_live_and_redirects_to_the_public_name(client, room):
 def test_going_live_broadcasts_the_room_state_after_commit(
     client, room, django_capture_on_commit_callbacks, celery_eager
 ):
-    from asgiref.sync import async_to_sync
-    from channels.layers import get_channel_layer
+    import json
 
-    layer = get_channel_layer()
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.group_add)(services.room_group_name(room.pk), channel)
+    from chat.hub import frames_channel
+    from chat.redis_sync import chat_redis
+
+    pubsub = chat_redis().pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(frames_channel(room.pk))
     with django_capture_on_commit_callbacks(execute=True):
         publish(client, room)
-    message = async_to_sync(layer.receive)(channel)
-    assert message == {"type": "room.state", "status": "live"}
+    message = None
+    for _ in range(50):  # the subscribe confirmation comes first and reads as None
+        message = message or pubsub.get_message(timeout=0.1)
+    pubsub.close()
+    [event] = json.loads(message["data"])["events"]
+    assert (event["type"], event["status"]) == ("room_state", "live")
 
 
 def test_replayed_publish_with_the_same_client_id_keeps_one_stream(client, room):

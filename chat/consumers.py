@@ -1,0 +1,84 @@
+"""The room websocket: authenticate (done by streamlite.ws_auth), join the room's hub, send the join batch,
+then hand every incoming frame to chat.pipeline.frame_handle."""
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.contrib.auth.models import AnonymousUser
+
+from chat import events as chat_events
+from chat import pipeline, presence
+from chat.hub import Hub, Socket, hub_current
+from rooms.models import Room
+
+CLOSE_NO_ROOM = 4404
+
+
+def _room_status(room_id: int) -> str | None:
+    return Room.objects.filter(pk=room_id).values_list("status", flat=True).first()
+
+
+class RoomConsumer(AsyncWebsocketConsumer):
+    # The hub delivers room frames (one Redis subscription per process); a channel-layer channel per socket
+    # would only cost a Redis round trip per connection, so this consumer has none. An alias that is not
+    # configured makes channels skip it.
+    channel_layer_alias = "chat-hub-only"
+    # Tests pass their own hub to run two "processes" in one event loop.
+    hub: Hub | None = None
+
+    async def connect(self) -> None:
+        self.socket = None
+        self.room_id = int(self.scope["url_route"]["kwargs"]["room_id"])
+        await self.accept()
+        status = await database_sync_to_async(_room_status)(self.room_id)
+        if status is None:
+            await self.close(code=CLOSE_NO_ROOM)
+            return
+        user = self.scope.get("user") or AnonymousUser()
+        if user.is_authenticated:
+            self.sender = pipeline.Sender(
+                room_id=self.room_id,
+                user_id=user.pk,
+                username=user.username,
+                display_name=user.display_name or user.username,
+                is_staff=user.is_staff,
+            )
+        else:
+            self.sender = pipeline.Sender(room_id=self.room_id, user_id=None)
+        self.hub = self.hub or hub_current()
+        self.socket = Socket(
+            send=lambda frame: self.send(text_data=frame),
+            close=lambda code: self.close(code=code),
+            user_id=self.sender.user_id,
+        )
+        # Subscribe first, then read the snapshot: an event in between arrives twice (clients drop repeats
+        # by id/seq) rather than never; the snapshot goes in front of anything already queued.
+        await self.hub.join(room_id=self.room_id, socket=self.socket)
+        viewers = await presence.viewer_join(
+            self.hub, room_id=self.room_id, socket=self.socket, unique_key=self._unique_key(user)
+        )
+        recent = await pipeline.recent_events(hub=self.hub, room_id=self.room_id)
+        snapshot = [
+            *recent,
+            chat_events.viewers_event(count=viewers),
+            chat_events.room_state_event(status=status),
+        ]
+        self.socket.push(chat_events.batch_frame(snapshot), first=True)
+
+    def _unique_key(self, user) -> str:
+        if user.is_authenticated:
+            return f"u:{user.pk}"
+        client = self.scope.get("client") or ("?", 0)
+        return f"a:{client[0]}"
+
+    async def receive(self, text_data=None, bytes_data=None) -> None:
+        if self.socket is None or self.socket.closed:
+            return
+        answers = await pipeline.frame_handle(hub=self.hub, sender=self.sender, text=text_data)
+        if answers:
+            self.socket.push(chat_events.batch_frame(answers))
+
+    async def disconnect(self, code) -> None:
+        if getattr(self, "socket", None) is None:
+            return
+        last_here = await self.hub.leave(room_id=self.room_id, socket=self.socket)
+        await presence.viewer_leave(self.hub, room_id=self.room_id, socket=self.socket, last_here=last_here)

@@ -1,0 +1,297 @@
+"""The per-process hub (chat-contract.md, "Delivery"): one Redis pub/sub connection per web process, one
+PUBLISH per room per tick carrying every event of the tick in one frame serialised once, and that text
+written unchanged to each local socket of the room through a bounded queue of its own."""
+
+import asyncio
+import json
+import logging
+import time
+import weakref
+from collections import deque
+from collections.abc import Awaitable, Callable
+from uuid import uuid4
+
+from django.conf import settings
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.exceptions import RedisError
+
+from chat import events as chat_events
+from chat.redis_sync import chat_redis
+
+logger = logging.getLogger(__name__)
+
+# Hubs also listen here for orders that concern sockets rather than rooms (close a banned user's sockets).
+CONTROL_CHANNEL = "chat:control"
+CLOSE_SLOW = 4008
+CLOSE_KICKED = 4003
+FRAMES_PREFIX = "chat:room:"
+FRAMES_SUFFIX = ":frames"
+LIVE_CACHE_S = 30.0
+
+
+def seq_key(room_id: int) -> str:
+    return f"chat:room:{room_id}:seq"
+
+
+def recent_key(room_id: int) -> str:
+    return f"chat:room:{room_id}:recent"
+
+
+def frames_channel(room_id: int) -> str:
+    return f"{FRAMES_PREFIX}{room_id}{FRAMES_SUFFIX}"
+
+
+_async_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Redis]" = weakref.WeakKeyDictionary()
+
+
+def redis_async() -> Redis:
+    """The redis.asyncio client of the running event loop (a client cannot cross loops)."""
+    loop = asyncio.get_running_loop()
+    client = _async_clients.get(loop)
+    if client is None:
+        pool = BlockingConnectionPool.from_url(
+            settings.REDIS_URL,
+            max_connections=settings.CHAT_REDIS_MAX_CONNECTIONS,
+            timeout=10,
+            decode_responses=True,
+            health_check_interval=30,
+        )
+        client = _async_clients[loop] = Redis(connection_pool=pool)
+    return client
+
+
+class Socket:
+    """One websocket as the hub sees it: frames queue up and a writer task of its own sends them, so a
+    slow client only fills its own queue; when that is full the socket is closed, never waited for."""
+
+    def __init__(
+        self,
+        *,
+        send: Callable[[str], Awaitable[None]],
+        close: Callable[[int], Awaitable[None]],
+        user_id: int | None,
+        limit: int | None = None,
+    ):
+        self.id = uuid4().hex
+        self.user_id = user_id
+        self.joined_at = time.monotonic()
+        self._send = send
+        self._close = close
+        self._limit = limit or settings.CHAT_SOCKET_QUEUE_FRAMES
+        self._frames: deque[str] = deque()
+        self._ready = asyncio.Event()
+        self.closed = False
+        self._writer = asyncio.create_task(self._write())
+
+    def push(self, frame: str, *, first: bool = False) -> None:
+        if self.closed:
+            return
+        if len(self._frames) >= self._limit:
+            logger.info("closing a slow chat socket (%d frames queued)", len(self._frames))
+            self.kill(CLOSE_SLOW)
+            return
+        if first:
+            self._frames.appendleft(frame)
+        else:
+            self._frames.append(frame)
+        self._ready.set()
+
+    def kill(self, code: int) -> None:
+        """Stop writing and close the socket with ``code`` (the close itself must not wait on a stuck send)."""
+        if self.closed:
+            return
+        self.stop()
+        task = asyncio.create_task(self._close(code))
+        task.add_done_callback(_log_failure)
+
+    def stop(self) -> None:
+        self.closed = True
+        self._frames.clear()
+        self._writer.cancel()
+
+    async def _write(self) -> None:
+        while True:
+            await self._ready.wait()
+            while self._frames:
+                await self._send(self._frames.popleft())
+            self._ready.clear()
+
+
+def _log_failure(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.warning("chat socket task failed: %r", task.exception())
+
+
+class Hub:
+    def __init__(self) -> None:
+        self.redis = redis_async()
+        self.rooms: dict[int, set[Socket]] = {}
+        self.pending: dict[int, list[dict]] = {}
+        # Short in-process caches of what every message needs (rules, bans, the live stream's start).
+        self.cache: dict[tuple, tuple[float, object]] = {}
+        self._pubsub = self.redis.pubsub()
+        self._tasks: list[asyncio.Task] = []
+        self._started = asyncio.Lock()
+
+    async def start(self) -> None:
+        async with self._started:
+            if self._tasks:
+                return
+            await self._pubsub.subscribe(CONTROL_CHANNEL)
+            from chat.presence import presence_loop
+
+            self._tasks = [
+                asyncio.create_task(self._read()),
+                asyncio.create_task(self._tick()),
+                asyncio.create_task(presence_loop(self)),
+            ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        for sockets in self.rooms.values():
+            for socket in sockets:
+                socket.stop()
+        await self._pubsub.aclose()
+
+    def cached(self, key: tuple, ttl_s: float):
+        hit = self.cache.get(key)
+        if hit is not None and time.monotonic() - hit[0] < ttl_s:
+            return hit[1]
+        return None
+
+    def cache_set(self, key: tuple, value) -> None:
+        self.cache[key] = (time.monotonic(), value)
+
+    async def join(self, *, room_id: int, socket: Socket) -> None:
+        await self.start()
+        sockets = self.rooms.get(room_id)
+        if sockets is None:
+            sockets = self.rooms[room_id] = set()
+            await self._pubsub.subscribe(frames_channel(room_id))
+        sockets.add(socket)
+
+    async def leave(self, *, room_id: int, socket: Socket) -> bool:
+        """Forget the socket; True when it was the room's last one in this process."""
+        socket.stop()
+        sockets = self.rooms.get(room_id)
+        if sockets is None:
+            return False
+        sockets.discard(socket)
+        if sockets:
+            return False
+        del self.rooms[room_id]
+        try:
+            await self._pubsub.unsubscribe(frames_channel(room_id))
+        except RedisError:
+            logger.warning("unsubscribing room %s failed", room_id)
+        return True
+
+    def enqueue(self, *, room_id: int, event: dict) -> None:
+        """Queue an event (its seq already set) for the room's next frame."""
+        self.pending.setdefault(room_id, []).append(event)
+
+    async def flush(self) -> None:
+        """Publish one frame per room with this tick's events."""
+        if not self.pending:
+            return
+        pending, self.pending = self.pending, {}
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for room_id, room_events in pending.items():
+                pipe.publish(frames_channel(room_id), chat_events.batch_frame(_cap_danmaku(room_events)))
+            await pipe.execute()
+
+    async def _tick(self) -> None:
+        interval = settings.CHAT_TICK_MS / 1000
+        while True:
+            started = time.monotonic()
+            try:
+                await self.flush()
+            except RedisError:
+                logger.exception("chat tick could not publish")
+            await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
+
+    async def _read(self) -> None:
+        while True:
+            try:
+                message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+            except RedisError:
+                logger.warning("chat pub/sub connection lost; retrying")
+                await asyncio.sleep(1.0)
+                continue
+            if message is not None:
+                self._deliver(message["channel"], message["data"])
+
+    def _deliver(self, channel: str, data: str) -> None:
+        if channel == CONTROL_CHANNEL:
+            self._control(json.loads(data))
+            return
+        room_id = int(channel[len(FRAMES_PREFIX) : -len(FRAMES_SUFFIX)])
+        if '"room_state"' in data:
+            self.cache.pop(("live", room_id), None)
+        for socket in list(self.rooms.get(room_id, ())):
+            socket.push(data)
+
+    def _control(self, order: dict) -> None:
+        user_id, room_id = order["close_user"], order.get("room_id")
+        self.cache.pop(("ban", user_id, room_id), None)
+        for rid, sockets in self.rooms.items():
+            if room_id is not None and rid != room_id:
+                continue
+            for socket in list(sockets):
+                if socket.user_id == user_id:
+                    socket.kill(CLOSE_KICKED)
+
+
+def _cap_danmaku(room_events: list[dict]) -> list[dict]:
+    # Giant rooms stay readable: past the cap, danmaku still reach every client, marked for the chat list.
+    shown = 0
+    capped = []
+    for event in room_events:
+        if event["type"] == "danmaku":
+            shown += 1
+            if shown > settings.CHAT_DANMAKU_PER_TICK:
+                event = {**event, "overflow": True}
+        capped.append(event)
+    return capped
+
+
+_hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub]" = weakref.WeakKeyDictionary()
+
+
+def hub_current() -> Hub:
+    """The hub of this process (of the running event loop: tests run one loop per test)."""
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None:
+        hub = _hubs[loop] = Hub()
+    return hub
+
+
+def _with_seq(events: list[dict], last_seq: int) -> list[dict]:
+    first = last_seq - len(events) + 1
+    return [{**event, "seq": first + index} for index, event in enumerate(events)]
+
+
+def room_events_publish(*, room_id: int, events: list[dict]) -> None:
+    """Send events (viewers, room_state, delete...) to everyone in the room now, from sync code."""
+    if not events:
+        return
+    redis = chat_redis()
+    last = redis.incrby(seq_key(room_id), len(events))
+    redis.publish(frames_channel(room_id), chat_events.batch_frame(_with_seq(events, last)))
+
+
+async def room_events_publish_async(*, room_id: int, events: list[dict]) -> None:
+    if not events:
+        return
+    redis = redis_async()
+    last = await redis.incrby(seq_key(room_id), len(events))
+    await redis.publish(frames_channel(room_id), chat_events.batch_frame(_with_seq(events, last)))
+
+
+def user_sockets_close(*, user_id: int, room_id: int | None = None) -> None:
+    """Close the user's chat sockets in the room (every room when None) in every web process: a ban."""
+    chat_redis().publish(CONTROL_CHANNEL, json.dumps({"close_user": user_id, "room_id": room_id}))

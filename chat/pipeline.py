@@ -1,0 +1,259 @@
+"""The accept path of chat and danmaku: every frame a client sends goes through ``frame_handle``, which
+answers with the events for the sender only (ack, error, resume fill); accepted messages reach the room
+through the hub. Async all the way: ORM through database_sync_to_async, Redis through redis.asyncio."""
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from chat import events as chat_events
+from chat.events import ErrorCode
+from chat.hub import Hub, recent_key, seq_key
+from chat.lanes import lane_take
+from chat.presence import comment_counted, room_live_stream
+from chat.ratelimit import rate_limit_take
+from chat.selectors import RoomChatRules, chat_ban_active, room_chat_rules
+from chat.wordfilter import text_blocked
+
+OUTBOX_KEY = "chat:outbox"
+NEXT_ID_KEY = "chat:next_id"
+MODES = ("scroll", "top", "bottom")
+SIZES = ("small", "normal", "big")
+COLOR_RE = re.compile(r"#[0-9a-fA-F]{6}")
+COLOR_NAMES = {
+    "red": "#ff0000",
+    "green": "#00ff00",
+    "blue": "#0000ff",
+    "yellow": "#ffff00",
+    "white": "#ffffff",
+    "pink": "#ff8080",
+    "orange": "#ffc000",
+    "purple": "#c000ff",
+    "cyan": "#00ffff",
+    "black": "#000000",
+}
+MODE_COMMANDS = {"ue": "top", "shita": "bottom", "naka": "scroll"}
+SIZE_COMMANDS = {"small": "small", "big": "big", "medium": "normal"}
+CLIENT_ID_MAX = 64
+RULES_CACHE_S = 2.0
+BAN_CACHE_S = 5.0
+DEDUPE_TTL_S = 600
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who is on the other end of a socket, resolved once at connect."""
+
+    room_id: int
+    user_id: int | None
+    username: str = ""
+    display_name: str = ""
+    is_staff: bool = False
+
+
+class Rejected(Exception):
+    def __init__(self, code: str, message: str | None = None, retry_after_ms: int | None = None):
+        super().__init__(code)
+        self.code, self.message, self.retry_after_ms = code, message, retry_after_ms
+
+
+def commands_parse(text: str) -> tuple[str, dict]:
+    """Split niconico-style commands typed before the text (``ue red big hello``) from it: returns the
+    text and the style they set (mode, color, size). Text made only of command words is plain text."""
+    words = text.split(" ")
+    style: dict = {}
+    for index, word in enumerate(words):
+        command = word.lower()
+        if command in MODE_COMMANDS:
+            style["mode"] = MODE_COMMANDS[command]
+        elif command in COLOR_NAMES:
+            style["color"] = COLOR_NAMES[command]
+        elif command in SIZE_COMMANDS:
+            style["size"] = SIZE_COMMANDS[command]
+        else:
+            rest = " ".join(words[index:]).strip()
+            return (rest, style) if rest else (text, {})
+    return text, {}
+
+
+def _text_clean(raw) -> str:
+    if not isinstance(raw, str):
+        raise Rejected(ErrorCode.INVALID)
+    text = raw.strip()
+    if not text:
+        raise Rejected(ErrorCode.INVALID, _("Type a message first."))
+    return text
+
+
+def _text_check_length(text: str) -> None:
+    if len(text) > settings.CHAT_TEXT_MAX_CHARS:
+        raise Rejected(ErrorCode.TOO_LONG)
+
+
+def message_validate(payload: dict) -> dict:
+    """The cleaned message of a chat or danmaku frame: text, and for danmaku mode, color, size."""
+    kind = payload["type"]
+    text = _text_clean(payload.get("text"))
+    if kind == "chat":
+        _text_check_length(text)
+        return {"text": text}
+    mode = payload.get("mode", "scroll")
+    color = payload.get("color", "#ffffff")
+    size = payload.get("size", "normal")
+    if mode not in MODES or size not in SIZES or not isinstance(color, str) or not COLOR_RE.fullmatch(color):
+        raise Rejected(ErrorCode.INVALID, _("Unknown danmaku mode, colour or size."))
+    text, style = commands_parse(text)
+    _text_check_length(text)
+    return {"text": text, "mode": mode, "color": color.lower(), "size": size, **style}
+
+
+async def _rules(hub: Hub, room_id: int) -> RoomChatRules | None:
+    rules = hub.cached(("rules", room_id), RULES_CACHE_S)
+    if rules is None:
+        rules = await database_sync_to_async(room_chat_rules)(room_id)
+        hub.cache_set(("rules", room_id), rules)
+    return rules
+
+
+async def _banned(hub: Hub, *, user_id: int, room_id: int) -> bool:
+    # Only "not banned" is cached: a ban must bite at once, and a ban order drops the entry anyway.
+    if hub.cached(("ban", user_id, room_id), BAN_CACHE_S):
+        return False
+    ban = await database_sync_to_async(chat_ban_active)(user_id=user_id, room_id=room_id)
+    if ban is None:
+        hub.cache_set(("ban", user_id, room_id), True)
+    return ban is not None
+
+
+def dedupe_key(*, user_id: int, client_id: str) -> str:
+    return f"chat:dedupe:{user_id}:{client_id}"
+
+
+async def message_accept(*, hub: Hub, sender: Sender, payload: dict) -> dict | None:
+    """Check, number, store and queue one chat or danmaku message; returns the sender's ack (None when
+    the same client_id is being accepted right now by another frame)."""
+    client_id = payload.get("client_id") or ""
+    if not isinstance(client_id, str) or len(client_id) > CLIENT_ID_MAX:
+        raise Rejected(ErrorCode.INVALID)
+    if sender.user_id is None:
+        raise Rejected(ErrorCode.AUTH_REQUIRED)
+    message = message_validate(payload)
+    room_id, redis = sender.room_id, hub.redis
+    rules = await _rules(hub, room_id)
+    if rules is None or not rules.allow_comments:
+        raise Rejected(ErrorCode.COMMENTS_OFF)
+    if await _banned(hub, user_id=sender.user_id, room_id=room_id):
+        raise Rejected(ErrorCode.BANNED)
+    if text_blocked(message["text"], rules.words):
+        raise Rejected(ErrorCode.INVALID, _("This message contains a word blocked in this room."))
+    dedupe = dedupe_key(user_id=sender.user_id, client_id=client_id) if client_id else None
+    if dedupe is not None and not await redis.set(dedupe, "", nx=True, ex=DEDUPE_TTL_S):
+        # A resend (reconnect): the first ack answers it, the message is not taken twice.
+        original = await redis.get(dedupe)
+        return json.loads(original) if original else None
+    try:
+        ack = await _message_store(hub=hub, sender=sender, rules=rules, message=message, client_id=client_id)
+    except BaseException:
+        if dedupe is not None:
+            await redis.delete(dedupe)
+        raise
+    if dedupe is not None:
+        await redis.set(dedupe, json.dumps(ack), ex=DEDUPE_TTL_S)
+    return ack
+
+
+async def _message_store(
+    *, hub: Hub, sender: Sender, rules: RoomChatRules, message: dict, client_id: str
+) -> dict:
+    room_id, redis = sender.room_id, hub.redis
+    exempt = sender.is_staff or rules.is_moderator(sender.user_id)
+    cooldown_ms = 0 if exempt else (rules.slow_mode_s * 1000 or rules.cooldown_ms)
+    retry_after_ms = await rate_limit_take(
+        redis=redis, room_id=room_id, user_id=sender.user_id, cooldown_ms=cooldown_ms
+    )
+    if retry_after_ms:
+        raise Rejected(ErrorCode.RATE_LIMITED, retry_after_ms=retry_after_ms)
+    kind = "danmaku" if "mode" in message else "chat"
+    lane = (
+        await lane_take(redis=redis, room_id=room_id, mode=message["mode"], text=message["text"])
+        if kind == "danmaku"
+        else None
+    )
+    stream_id, started_ms = await room_live_stream(hub, room_id)
+    now = datetime.now(UTC)
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.incr(NEXT_ID_KEY)
+        pipe.incr(seq_key(room_id))
+        message_id, seq = await pipe.execute()
+    event = chat_events.message_event(
+        kind=kind,
+        id=message_id,
+        seq=seq,
+        username=sender.username,
+        display_name=sender.display_name,
+        text=message["text"],
+        created_at=now,
+        mode=message.get("mode"),
+        color=message.get("color"),
+        size=message.get("size"),
+        lane=lane,
+        vpos_ms=max(0, int(now.timestamp() * 1000) - started_ms) if started_ms is not None else 0,
+    )
+    document = chat_events.message_document(
+        event=event, room_id=room_id, stream_id=stream_id, user_id=sender.user_id, client_id=client_id
+    )
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.rpush(recent_key(room_id), json.dumps(event, ensure_ascii=False))
+        pipe.ltrim(recent_key(room_id), -settings.CHAT_RECENT_COUNT, -1)
+        pipe.xadd(OUTBOX_KEY, {"doc": json.dumps(document, ensure_ascii=False)})
+        if stream_id is not None:
+            comment_counted(pipe, stream_id=stream_id)
+        await pipe.execute()
+    hub.enqueue(room_id=room_id, event=event)
+    return chat_events.ack_event(client_id=client_id, id=message_id, seq=seq)
+
+
+async def recent_events(*, hub: Hub, room_id: int, after_seq: int = 0) -> list[dict]:
+    """The room's recent chat and danmaku (oldest first), only those after ``after_seq``."""
+    raw = await hub.redis.lrange(recent_key(room_id), 0, -1)
+    return [event for event in map(json.loads, raw) if event["seq"] > after_seq]
+
+
+async def frame_handle(*, hub: Hub, sender: Sender, text: str | None) -> list[dict]:
+    """Everything a client sends comes here; returns the events for the sender alone."""
+    if text is None or len(text.encode()) > settings.CHAT_FRAME_MAX_BYTES:
+        return [
+            chat_events.error_event(code=ErrorCode.INVALID, message=_("Frames are text of at most 2 KB."))
+        ]
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        return [chat_events.error_event(code=ErrorCode.INVALID, message=_("Frames are JSON."))]
+    if not isinstance(payload, dict):
+        return [chat_events.error_event(code=ErrorCode.INVALID)]
+    kind = payload.get("type")
+    if kind == "resume":
+        after_seq = payload.get("after_seq")
+        if not isinstance(after_seq, int) or isinstance(after_seq, bool):
+            return [chat_events.error_event(code=ErrorCode.INVALID)]
+        return await recent_events(hub=hub, room_id=sender.room_id, after_seq=after_seq)
+    if kind not in ("chat", "danmaku"):
+        return [chat_events.error_event(code=ErrorCode.INVALID, message=_("Unknown frame type."))]
+    try:
+        ack = await message_accept(hub=hub, sender=sender, payload=payload)
+    except Rejected as rejected:
+        client_id = payload.get("client_id") if isinstance(payload.get("client_id"), str) else None
+        return [
+            chat_events.error_event(
+                code=rejected.code,
+                message=rejected.message,
+                client_id=client_id,
+                retry_after_ms=rejected.retry_after_ms,
+            )
+        ]
+    return [ack] if ack is not None else []
