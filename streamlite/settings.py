@@ -242,6 +242,24 @@ LOGGING = {
 if not DEBUG:
     SESSION_COOKIE_HTTPONLY = True
     X_FRAME_OPTIONS = "DENY"
+
+# Chat and danmaku (chat app): the websocket pipeline's limits and the hub's delivery tick.
+CHAT_TICK_MS = env.int("CHAT_TICK_MS", default=100)
+CHAT_RECENT_COUNT = 100
+CHAT_TEXT_MAX_CHARS = 200
+CHAT_FRAME_MAX_BYTES = 2048
+# A socket whose queue holds this many unsent frames is closed (4008) rather than slowing its room.
+CHAT_SOCKET_QUEUE_FRAMES = env.int("CHAT_SOCKET_QUEUE_FRAMES", default=256)
+# Danmaku shown over the video per room per tick; the rest arrive marked "overflow" (chat list only).
+CHAT_DANMAKU_PER_TICK = env.int("CHAT_DANMAKU_PER_TICK", default=60)
+# Token bucket per user and room, on top of the room's cooldown: a burst, then a sustained rate.
+CHAT_BUCKET_SIZE = env.int("CHAT_BUCKET_SIZE", default=10)
+CHAT_BUCKET_REFILL_PER_S = env.float("CHAT_BUCKET_REFILL_PER_S", default=0.5)
+CHAT_PRESENCE_INTERVAL_S = env.float("CHAT_PRESENCE_INTERVAL_S", default=5.0)
+# redis.asyncio pool per web process; callers wait for a free connection instead of failing.
+CHAT_REDIS_MAX_CONNECTIONS = env.int("CHAT_REDIS_MAX_CONNECTIONS", default=50)
+CELERY_IMPORTS = [*CELERY_IMPORTS, "chat.presence"]
+CELERY_BEAT_SCHEDULE["chat-room-stats-flush"] = {"task": "chat.presence.room_stats_flush", "schedule": 15.0}
 # The chat archive: beat starts a flush of the Redis outbox into MongoDB every second (the task keeps
 # draining for a few seconds while there is work); a flush not started within a second is skipped.
 CELERY_BEAT_SCHEDULE["chat-outbox-flush"] = {
