@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("notifications/", include("notifications.urls")),
     path("following/", following, name="following"),
+    path("vods/", include("vod.urls")),
     path("healthz", healthz, name="healthz"),
     path("", include("rooms.urls")),
 ]

@@ -1,9 +1,236 @@
+"""VOD writes: processing a stream's recording into a published HLS VOD, and the owner's changes.
+
+Publishing protocol (DESIGN §2.5): all files are made in a local temporary folder, uploaded through
+Django's default storage under a fresh random prefix ``vods/<vod_id>/<random>/`` that nothing points to
+(the playlist last), and only then the Vod row is switched to that prefix in one transaction. A crash at
+any point leaves either the old state or the new one visible, never a half-done VOD; prefixes of
+abandoned runs are removed by the next run that publishes.
+"""
+
+import logging
+import os
+import secrets
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.activity import activity_record
 from accounts.models import ActivityLog, User
+from streams.models import Stream
+from streams.services import recording_path_allowed
+from vod import media
 from vod.models import Vod
+
+logger = logging.getLogger(__name__)
+
+# ffmpeg's share of the progress bar; the upload takes the rest up to 99, publishing makes it 100.
+ENCODE_SHARE = 90
+PROGRESS_STEP = 5
+STORAGE_ERRORS = (OSError, BotoCoreError, ClientError)
+
+
+class VodStorageError(Exception):
+    """The object store failed (unreachable, refused): worth retrying later."""
+
+
+def vod_prefix(vod_id: int) -> str:
+    return f"vods/{vod_id}/"
+
+
+def _title_for(stream: Stream) -> str:
+    title = _("%(title)s (%(date)s)") % {
+        "title": stream.room.title,
+        "date": timezone.localtime(stream.started_at).strftime("%Y-%m-%d %H:%M"),
+    }
+    return title[: Vod._meta.get_field("title").max_length]
+
+
+def vod_for_stream(*, stream: Stream) -> Vod:
+    """The stream's one VOD (OneToOne on stream: a second call or a racing worker gets the same row)."""
+    vod, _created = Vod.objects.get_or_create(
+        stream=stream, defaults={"room_id": stream.room_id, "title": _title_for(stream)}
+    )
+    return vod
+
+
+def recording_of(stream: Stream) -> Path:
+    """The recording file named by the stream record, refused unless it lies inside RECORDINGS_ROOT."""
+    if not stream.recording_path:
+        raise media.MediaError(_("This stream has no recording."))
+    if not recording_path_allowed(path=stream.recording_path):
+        logger.warning("stream %s names a recording outside RECORDINGS_ROOT; refused", stream.pk)
+        raise media.MediaError(_("The recording lies outside the recordings folder and was refused."))
+    path = Path(os.path.realpath(stream.recording_path))
+    if not path.is_file():
+        raise media.MediaError(_("The recording file is missing."))
+    if path.stat().st_size == 0:
+        raise media.MediaError(_("The recording file is empty."))
+    return path
+
+
+def vod_process(*, stream: Stream) -> Vod:
+    """Turn the stream's recording into its published VOD. Idempotent: a processed VOD is left alone.
+
+    Bad input marks the VOD failed with the reason; storage trouble raises VodStorageError (retry).
+    """
+    vod = vod_for_stream(stream=stream)
+    if vod.playlist_path:
+        _stale_prefixes_delete(vod_id=vod.pk, keep=_prefix_of(vod.playlist_path))
+        return vod
+    Vod.objects.filter(pk=vod.pk).exclude(status=Vod.Status.HIDDEN).update(
+        status=Vod.Status.PROCESSING, progress=0, failure_reason="", updated_at=timezone.now()
+    )
+    try:
+        source = recording_of(stream)
+        probe = media.probe(source)
+        with tempfile.TemporaryDirectory(prefix=f"vod-{vod.pk}-") as folder:
+            work = Path(folder)
+            reporter = _ProgressReporter(vod_id=vod.pk)
+            playlist = media.hls_write(source, work, probe, lambda done: reporter(done * ENCODE_SHARE))
+            thumbnail = media.thumbnail_write(source, work, probe)
+            prefix = f"{vod_prefix(vod.pk)}{secrets.token_hex(8)}/"
+            size = _upload(work, prefix, playlist=playlist, thumbnail=thumbnail, reporter=reporter)
+    except media.MediaError as error:
+        return vod_fail(vod=vod, reason=str(error))
+    published = _publish(
+        vod_id=vod.pk,
+        playlist_path=f"{prefix}{playlist.name}",
+        thumbnail_path=f"{prefix}{thumbnail.name}" if thumbnail else "",
+        duration_s=max(1, round(probe.duration_s)),
+        size_bytes=size,
+    )
+    if published is None or published.playlist_path != f"{prefix}{playlist.name}":
+        # Deleted meanwhile, or another run published first: ours is the leftover.
+        _prefix_delete(prefix)
+        return published or vod
+    _stale_prefixes_delete(vod_id=vod.pk, keep=prefix)
+    return published
+
+
+class _ProgressReporter:
+    """Saves the progress every few percent: often enough for a moving bar, rarely enough for the DB."""
+
+    def __init__(self, *, vod_id: int):
+        self.vod_id = vod_id
+        self.saved = 0
+
+    def __call__(self, percent: float) -> None:
+        value = min(99, int(percent))
+        if value >= self.saved + PROGRESS_STEP:
+            self.saved = value
+            Vod.objects.filter(pk=self.vod_id, playlist_path="").update(progress=value)
+
+
+def _upload(folder: Path, prefix: str, *, playlist: Path, thumbnail: Path | None, reporter) -> int:
+    """Upload the segments, the thumbnail, then the playlist (last, so a listed playlist is complete)."""
+    segments = sorted(folder.glob("seg_*.ts"))
+    files = [*segments, *([thumbnail] if thumbnail else []), playlist]
+    size = 0
+    try:
+        for number, path in enumerate(files, start=1):
+            name = f"{prefix}{path.name}"
+            with path.open("rb") as content:
+                stored = default_storage.save(name, File(content, name=path.name))
+            if stored != name:
+                raise VodStorageError(f"storage renamed {name} to {stored}")
+            size += path.stat().st_size
+            reporter(ENCODE_SHARE + (99 - ENCODE_SHARE) * number / len(files))
+    except STORAGE_ERRORS as error:
+        _prefix_delete(prefix, quiet=True)
+        raise VodStorageError(str(error)) from error
+    return size
+
+
+@transaction.atomic
+def _publish(
+    *, vod_id: int, playlist_path: str, thumbnail_path: str, duration_s: int, size_bytes: int
+) -> Vod | None:
+    vod = Vod.objects.select_for_update().filter(pk=vod_id).first()
+    if vod is None or vod.playlist_path:
+        return vod
+    vod.playlist_path = playlist_path
+    vod.thumbnail.name = thumbnail_path
+    vod.duration_s = duration_s
+    vod.size_bytes = size_bytes
+    vod.progress = 100
+    vod.failure_reason = ""
+    # A VOD its owner or staff hid while it was processing stays hidden; it is processed all the same.
+    if vod.status != Vod.Status.HIDDEN:
+        vod.status = Vod.Status.READY
+        transaction.on_commit(lambda: _notify_ready(vod))
+    vod.save()
+    return vod
+
+
+def _notify_ready(vod: Vod) -> None:
+    # The follows issue brings notify_vod_ready; until it exists a ready VOD notifies nobody.
+    try:
+        from notifications.services import notify_vod_ready
+    except ImportError:
+        return
+    notify_vod_ready(vod=vod)
+
+
+def vod_fail(*, vod: Vod, reason: str) -> Vod:
+    """Record why processing failed; a VOD that a run did publish is never turned into a failure."""
+    Vod.objects.filter(pk=vod.pk, playlist_path="").exclude(status=Vod.Status.HIDDEN).update(
+        status=Vod.Status.FAILED, updated_at=timezone.now()
+    )
+    Vod.objects.filter(pk=vod.pk, playlist_path="").update(failure_reason=reason)
+    vod.refresh_from_db()
+    return vod
+
+
+def vod_fail_for_stream(*, stream_id: int, reason: str) -> None:
+    """The task's last word after its retries ran out or its time limit struck."""
+    vod = Vod.objects.filter(stream_id=stream_id).first()
+    if vod is not None:
+        vod_fail(vod=vod, reason=reason)
+
+
+def _prefix_of(path: str) -> str:
+    return path.rsplit("/", 1)[0] + "/"
+
+
+def _prefix_delete(prefix: str, *, quiet: bool = False) -> None:
+    try:
+        directories, files = default_storage.listdir(prefix)
+        for name in files:
+            default_storage.delete(f"{prefix}{name}")
+        for directory in directories:
+            _prefix_delete(f"{prefix}{directory}/")
+    except FileNotFoundError:
+        return
+    except STORAGE_ERRORS as error:
+        if not quiet:
+            raise VodStorageError(str(error)) from error
+        logger.warning("could not remove %s: %s", prefix, error)
+
+
+def _stale_prefixes_delete(*, vod_id: int, keep: str) -> None:
+    """Remove what abandoned runs (a killed worker, a lost race) left under the VOD's folder."""
+    root = vod_prefix(vod_id)
+    try:
+        directories, _files = default_storage.listdir(root)
+    except FileNotFoundError:
+        return
+    except STORAGE_ERRORS as error:
+        logger.warning("could not list %s: %s", root, error)
+        return
+    for directory in directories:
+        if f"{root}{directory}/" != keep:
+            _prefix_delete(f"{root}{directory}/", quiet=True)
 
 
 @transaction.atomic
@@ -18,3 +245,72 @@ def vod_hide(*, vod: Vod, by: User | None) -> Vod:
     if changed:
         activity_record(action=ActivityLog.Action.MODERATION, user=by, what="vod_hide", vod_id=vod.pk)
     return vod
+
+
+@transaction.atomic
+def vod_publish(*, vod: Vod) -> Vod:
+    """Show a hidden VOD again; only a processed one can be shown."""
+    vod = Vod.objects.select_for_update().get(pk=vod.pk)
+    if vod.status == Vod.Status.READY:
+        return vod
+    if vod.status != Vod.Status.HIDDEN or not vod.playlist_path:
+        raise ValidationError(_("Only a processed VOD can be published."), code="not_ready")
+    vod.status = Vod.Status.READY
+    vod.save(update_fields=["status", "updated_at"])
+    return vod
+
+
+@transaction.atomic
+def vod_update(*, vod: Vod, changes: dict[str, Any]) -> Vod:
+    """The owner's edits: ``title``, and ``status`` ready/hidden (publish/hide)."""
+    if "title" in changes:
+        vod.title = changes["title"]
+        vod.save(update_fields=["title", "updated_at"])
+    status = changes.get("status")
+    if status == Vod.Status.HIDDEN:
+        vod = vod_hide(vod=vod, by=vod.room.owner)
+    elif status == Vod.Status.READY:
+        vod = vod_publish(vod=vod)
+    return vod
+
+
+@transaction.atomic
+def vod_retry(*, vod: Vod) -> Vod:
+    """Process a failed VOD again (its stream's recording must still be known)."""
+    vod = Vod.objects.select_for_update().get(pk=vod.pk)
+    if vod.status != Vod.Status.FAILED:
+        raise ValidationError(_("Only a failed VOD can be retried."), code="not_failed")
+    if vod.stream_id is None:
+        raise ValidationError(
+            _("The stream of this VOD is gone; it cannot be processed again."), code="no_stream"
+        )
+    vod.status = Vod.Status.PROCESSING
+    vod.progress = 0
+    vod.failure_reason = ""
+    vod.save(update_fields=["status", "progress", "failure_reason", "updated_at"])
+    stream_id = vod.stream_id
+    transaction.on_commit(lambda: _process_enqueue(stream_id))
+    return vod
+
+
+def _process_enqueue(stream_id: int) -> None:
+    from vod.tasks import vod_process as vod_process_task  # tasks import this module
+
+    vod_process_task.delay(stream_id=stream_id)
+
+
+@transaction.atomic
+def vod_delete(*, vod: Vod) -> None:
+    """Delete the VOD and, once that is committed, every object it stored."""
+    vod_id = vod.pk
+    vod.delete()
+    transaction.on_commit(lambda: _prefix_delete(vod_prefix(vod_id), quiet=True))
+
+
+def vod_view_count(*, vod: Vod, viewer: str) -> bool:
+    """Count a view unless this viewer was counted for this VOD within the window; True if counted."""
+    # cache.add is Redis SET NX EX: one winner per viewer and window, across every web process.
+    if not cache.add(f"vod:{vod.pk}:viewer:{viewer}", 1, timeout=settings.VOD_VIEW_WINDOW_S):
+        return False
+    Vod.objects.filter(pk=vod.pk).update(view_count=F("view_count") + 1)
+    return True

@@ -1,0 +1,166 @@
+// The VOD page: hls.js playback of the Django-served playlist, danmaku replayed over the video at the
+// moment they were sent (fetched window by window from the API as playback advances), a heatmap of the
+// comments over the seek bar, and one view counted when playback starts.
+const WINDOW_MS = 30_000;
+const TICK_MS = 200;
+// A jump larger than this between two ticks is a seek: what was on screen no longer belongs there.
+const SEEK_JUMP_MS = 1_500;
+const HEATMAP_BUCKETS = 100;
+const HLS_TYPE = "application/vnd.apple.mpegurl";
+
+function csrfToken() {
+  const field = document.querySelector("input[name=csrfmiddlewaretoken]");
+  return field ? field.value : "";
+}
+
+async function getJson(url) {
+  const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+  if (!response.ok) throw new Error(`${url}: ${response.status}`);
+  return response.json();
+}
+
+// Draws each danmaku as an element flying over the video; used until the chat's DanmakuLayer loads.
+class PlainLayer {
+  constructor(element) {
+    this.element = element;
+    this.lane = 0;
+  }
+
+  add(event) {
+    const item = document.createElement("span");
+    item.className = `danmaku danmaku--${event.mode || "scroll"}`;
+    item.textContent = event.text; // user text: never parsed as HTML
+    if (event.color) item.style.color = event.color;
+    item.style.top = `${(this.lane++ % 8) * 11 + 2}%`;
+    item.addEventListener("animationend", () => item.remove());
+    this.element.append(item);
+  }
+
+  clear() {
+    this.element.replaceChildren();
+  }
+}
+
+async function makeLayer(element) {
+  try {
+    const { DanmakuLayer } = await import("./danmaku.js");
+    return new DanmakuLayer(element);
+  } catch {
+    return new PlainLayer(element);
+  }
+}
+
+// Keeps the danmaku of the windows around the playhead and hands the layer those whose time has come.
+class DanmakuReplay {
+  constructor(url, layer) {
+    this.url = url;
+    this.layer = layer;
+    this.windows = new Map(); // window index -> events (sorted by vpos_ms) once loaded
+    this.lastMs = null;
+    this.enabled = true;
+  }
+
+  load(index) {
+    if (index < 0 || this.windows.has(index)) return;
+    this.windows.set(index, null);
+    const from = index * WINDOW_MS;
+    getJson(`${this.url}?from_ms=${from}&to_ms=${from + WINDOW_MS}`)
+      .then((body) => this.windows.set(index, body.results))
+      .catch(() => this.windows.delete(index)); // asked again on a later tick
+  }
+
+  seek() {
+    this.layer.clear();
+    this.lastMs = null;
+  }
+
+  tick(nowMs) {
+    const index = Math.floor(nowMs / WINDOW_MS);
+    this.load(index);
+    this.load(index + 1); // the next one arrives before the playhead does
+    if (this.lastMs === null || nowMs < this.lastMs || nowMs - this.lastMs > SEEK_JUMP_MS) {
+      if (this.lastMs !== null) this.layer.clear();
+      this.lastMs = nowMs - TICK_MS;
+    }
+    if (this.enabled) {
+      for (let i = Math.floor(Math.max(0, this.lastMs) / WINDOW_MS); i <= index; i++) {
+        for (const event of this.windows.get(i) || []) {
+          if (event.vpos_ms > this.lastMs && event.vpos_ms <= nowMs) this.layer.add({ type: "danmaku", ...event });
+        }
+      }
+    }
+    this.lastMs = nowMs;
+  }
+}
+
+function drawHeatmap(element, density, seekTo) {
+  const max = Math.max(1, ...density.counts);
+  element.replaceChildren(
+    ...density.counts.map((count, i) => {
+      const cell = document.createElement("span");
+      cell.className = "vod-heatmap__cell";
+      cell.style.opacity = String(0.08 + (0.92 * count) / max);
+      cell.dataset.count = String(count);
+      cell.addEventListener("click", () => seekTo((i * density.bucket_ms) / 1000));
+      return cell;
+    }),
+  );
+}
+
+class VodPlayer {
+  constructor(root) {
+    this.root = root;
+    this.video = root.querySelector("video");
+    this.viewCounted = false;
+    this.replay = null;
+    this.attach();
+    this.video.addEventListener("playing", () => this.countView());
+    this.video.addEventListener("seeking", () => this.replay?.seek());
+    setInterval(() => {
+      if (this.replay && !this.video.paused) this.replay.tick(this.video.currentTime * 1000);
+    }, TICK_MS);
+    makeLayer(root.querySelector("[data-danmaku-layer]")).then((layer) => {
+      this.replay = new DanmakuReplay(root.dataset.danmakuUrl, layer);
+      this.replay.tick(this.video.currentTime * 1000);
+    });
+    root.querySelector("[data-danmaku-toggle]")?.addEventListener("change", (event) => {
+      if (!this.replay) return;
+      this.replay.enabled = event.target.checked;
+      if (!event.target.checked) this.replay.seek();
+    });
+    const heatmap = root.querySelector("[data-heatmap]");
+    getJson(`${root.dataset.densityUrl}?buckets=${HEATMAP_BUCKETS}`)
+      .then((density) => drawHeatmap(heatmap, density, (seconds) => (this.video.currentTime = seconds)))
+      .catch(() => heatmap.remove());
+  }
+
+  attach() {
+    const url = this.root.dataset.hlsUrl;
+    const Hls = window.Hls;
+    if (Hls && Hls.isSupported()) {
+      const hls = new Hls();
+      hls.on(Hls.Events.ERROR, (_event, data) => {
+        if (data.fatal && data.type === Hls.ErrorTypes.MEDIA_ERROR) hls.recoverMediaError();
+        else if (data.fatal && data.type === Hls.ErrorTypes.NETWORK_ERROR) hls.startLoad();
+      });
+      hls.loadSource(url);
+      hls.attachMedia(this.video);
+    } else if (this.video.canPlayType(HLS_TYPE)) {
+      this.video.src = url;
+    }
+  }
+
+  countView() {
+    if (this.viewCounted) return;
+    this.viewCounted = true;
+    fetch(this.root.dataset.viewUrl, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrfToken(), Accept: "application/json" },
+    }).catch(() => {
+      this.viewCounted = false;
+    });
+  }
+}
+
+document.querySelectorAll("[data-vod-id]").forEach((root) => new VodPlayer(root));

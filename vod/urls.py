@@ -1,0 +1,8 @@
+from django.urls import path
+
+from vod import views
+
+urlpatterns = [
+    path("<int:pk>/", views.vod_detail, name="vod_detail"),
+    path("<int:pk>/playlist.m3u8", views.vod_playlist, name="vod_playlist"),
+]

@@ -1,0 +1,48 @@
+"""The VOD page and its playlist (served by Django so that segment URLs can be signed per request)."""
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.cache import patch_cache_control
+from django.views.decorators.http import require_GET
+
+from vod import selectors
+from vod.services import STORAGE_ERRORS
+
+# Well below the presigned URLs' lifetime (AWS_QUERYSTRING_EXPIRE), so a cached playlist never lists
+# segment URLs that have already expired.
+PLAYLIST_MAX_AGE_S = 300
+
+
+@require_GET
+def vod_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    vod = selectors.vod_visible(pk=pk, user=request.user)
+    if vod is None:
+        raise Http404
+    if not request.user.is_authenticated and not request.session.session_key:
+        # Anonymous views are counted per session (POST /api/vods/<id>/view/): give the viewer one.
+        request.session["vod_viewer"] = True
+    return render(
+        request,
+        "vod/vod_detail.html",
+        {
+            "vod": vod,
+            "playable": selectors.vod_playable(vod=vod, user=request.user),
+            "is_owner": selectors.vod_may_change(vod=vod, user=request.user),
+        },
+    )
+
+
+@require_GET
+def vod_playlist(request: HttpRequest, pk: int) -> HttpResponse:
+    vod = selectors.vod_visible(pk=pk, user=request.user)
+    if vod is None or not selectors.vod_playable(vod=vod, user=request.user):
+        raise Http404
+    try:
+        text = selectors.vod_playlist(vod=vod)
+    except FileNotFoundError as missing:
+        raise Http404 from missing
+    except STORAGE_ERRORS:
+        return HttpResponse("video store unavailable", status=503, content_type="text/plain")
+    response = HttpResponse(text, content_type="application/vnd.apple.mpegurl")
+    patch_cache_control(response, private=True, max_age=PLAYLIST_MAX_AGE_S)
+    return response
