@@ -243,6 +243,17 @@ if not DEBUG:
     SESSION_COOKIE_HTTPONLY = True
     X_FRAME_OPTIONS = "DENY"
 
+# VODs (vod app). Processing runs under `nice` so live viewers keep the CPU; the hard limit stays below the
+# broker's visibility timeout so a running job is never handed to a second worker while the first lives.
+VOD_PROCESS_SOFT_TIME_LIMIT_S = env.int("VOD_PROCESS_SOFT_TIME_LIMIT_S", default=45 * 60)
+VOD_PROCESS_TIME_LIMIT_S = VOD_PROCESS_SOFT_TIME_LIMIT_S + 120
+VOD_NICENESS = env.int("VOD_NICENESS", default=10)
+VOD_HLS_SEGMENT_S = env.int("VOD_HLS_SEGMENT_S", default=6)
+# One view per viewer per VOD in this window (seconds), counted with Redis SET NX EX.
+VOD_VIEW_WINDOW_S = env.int("VOD_VIEW_WINDOW_S", default=300)
+# An unacknowledged task (its worker died) goes back to the queue after this many seconds.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+
 # Chat and danmaku (chat app): the websocket pipeline's limits and the hub's delivery tick.
 CHAT_TICK_MS = env.int("CHAT_TICK_MS", default=100)
 CHAT_RECENT_COUNT = 100
