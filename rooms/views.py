@@ -2,6 +2,7 @@ from django.http import Http404
 from django.shortcuts import render
 
 from accounts.selectors import users_search
+from chat.services import moderation_allowed
 from rooms import selectors
 from rooms.pagination import paginate
 
@@ -54,5 +55,6 @@ def room_detail(request, pk: int):
         "room": room,
         "is_following": selectors.follow_exists(follower=request.user, followed=room.owner),
         "vods": selectors.room_vods_ready(room=room)[:ROOM_PAGE_VODS],
+        "can_moderate": moderation_allowed(room=room, user=request.user),
     }
     return render(request, "rooms/room_detail.html", context)

@@ -1,0 +1,386 @@
+// The room's chat panel (templates/rooms/_chat.html): message list, composer, moderation menu, and the
+// danmaku layer over the player, all fed by one RoomSocket. User text only ever goes in via textContent.
+import { bindDanmakuControls, DanmakuLayer, DanmakuSettings } from "./danmaku.js";
+import { RoomSocket } from "./room_socket.js";
+
+const LIST_LIMIT = 300; // older messages leave the list so a long stream does not grow the page forever
+const STICK_PX = 40; // this close to the bottom counts as "reading the newest"
+const COMPOSER_KEY = "streamlite.composer";
+const ERROR_STRINGS = {
+  rate_limited: "tRateLimited",
+  banned: "tBanned",
+  too_long: "tTooLong",
+  comments_off: "tCommentsOff",
+  invalid: "tInvalid",
+  auth_required: "tAuthRequired",
+};
+
+// The page's language (Django's), so numbers, times and plurals match the translated strings around them.
+const LOCALE = document.documentElement.lang || undefined;
+const charCount = (text) => [...text].length; // characters, not UTF-16 units: an emoji counts once
+
+function timeLabel(iso) {
+  const date = iso ? new Date(iso) : new Date();
+  return date.toLocaleTimeString(LOCALE, { hour: "2-digit", minute: "2-digit" });
+}
+
+class ChatPanel {
+  constructor(root) {
+    this.root = root;
+    this.t = document.getElementById("chat-strings").dataset;
+    this.list = root.querySelector("[data-chat-list]");
+    this.pill = root.querySelector("[data-chat-pill]");
+    this.alert = root.querySelector("[data-chat-alert]");
+    this.status = root.querySelector("[data-chat-status]");
+    this.viewers = root.querySelector("[data-chat-viewers]");
+    this.form = root.querySelector("[data-chat-form]");
+    this.maxLength = Number(root.dataset.maxLength) || 200;
+    this.username = root.dataset.username || "";
+    this.canModerate = root.dataset.canModerate === "true";
+    this.modTemplate = document.getElementById("chat-moderation-menu");
+    this.clientSeq = 0;
+    this.stuck = true;
+
+    this.danmaku = this.mountDanmaku();
+    this.socket = new RoomSocket(root.dataset.roomId);
+    this.listen();
+    if (this.form) this.setUpComposer();
+    if (this.canModerate) this.setUpModeration();
+    this.list.addEventListener("scroll", () => this.onScroll());
+    this.pill.addEventListener("click", () => this.scrollToEnd());
+    this.showStatus("connecting");
+  }
+
+  mountDanmaku() {
+    const player = document.querySelector(`.player[data-room-id="${this.root.dataset.roomId}"]`);
+    if (!player) return null;
+    const settings = new DanmakuSettings();
+    const layer = new DanmakuLayer(player, { settings });
+    const controls = document.getElementById("danmaku-controls").content.firstElementChild.cloneNode(true);
+    player.append(controls);
+    const toggle = controls.querySelector(".danmaku-controls__toggle");
+    const panel = controls.querySelector(".danmaku-controls__panel");
+    toggle.addEventListener("click", () => {
+      panel.hidden = !panel.hidden;
+      toggle.setAttribute("aria-expanded", String(!panel.hidden));
+    });
+    bindDanmakuControls(panel, settings);
+    return layer;
+  }
+
+  listen() {
+    const on = (type, handler) => this.socket.addEventListener(type, (event) => handler(event.detail));
+    on("chat", (event) => this.showMessage(event));
+    on("danmaku", (event) => {
+      this.showMessage(event);
+      this.danmaku?.add(event);
+    });
+    on("ack", (event) => this.onAck(event));
+    on("error", (event) => this.onError(event));
+    on("delete", (event) => this.onDelete(event));
+    on("viewers", (event) => this.showViewers(event.count));
+    this.socket.addEventListener("open", () => this.showStatus("connected"));
+    this.socket.addEventListener("close", () => this.showStatus("offline"));
+  }
+
+  showStatus(state) {
+    this.status.dataset.state = state;
+    this.status.textContent = this.t[`t${state[0].toUpperCase()}${state.slice(1)}`] || "";
+  }
+
+  showViewers(count) {
+    const shown = new Intl.NumberFormat(LOCALE).format(count);
+    this.viewers.textContent = shown;
+    // The room heading's sentence too; Django's catalog gives the singular and plural forms.
+    const heading = document.querySelector("[data-room-viewers]");
+    if (heading) {
+      const form = new Intl.PluralRules(LOCALE).select(count) === "one" ? this.t.tViewersOne : this.t.tViewersOther;
+      heading.textContent = form.replace("{count}", shown);
+    }
+  }
+
+  // ---- the list ----
+
+  buildMessage({ id, user, text, created_at: createdAt, type }) {
+    const item = document.createElement("li");
+    item.className = "chat__msg";
+    if (id != null) item.dataset.id = String(id);
+    item.dataset.username = user?.username || "";
+    const time = document.createElement("time");
+    time.className = "chat__time";
+    if (createdAt) time.dateTime = createdAt;
+    time.textContent = timeLabel(createdAt);
+    const name = document.createElement("span");
+    name.className = "chat__user";
+    name.textContent = user?.display_name || user?.username || "";
+    if (user?.username) name.title = `@${user.username}`;
+    const body = document.createElement("span");
+    body.className = "chat__text";
+    body.textContent = text;
+    item.append(time, " ", name, " ", body);
+    if (type === "danmaku") {
+      const tag = document.createElement("span");
+      tag.className = "chat__tag";
+      tag.textContent = this.t.tDanmaku;
+      name.after(" ", tag);
+    }
+    if (this.canModerate) item.append(this.modTemplate.content.firstElementChild.cloneNode(true));
+    return item;
+  }
+
+  showMessage(event) {
+    const existing = this.list.querySelector(`.chat__msg[data-id="${CSS.escape(String(event.id))}"]`);
+    const item = this.buildMessage(event);
+    // Our own message, acknowledged already: the server's copy replaces the pending one in place.
+    if (existing) existing.replaceWith(item);
+    else this.append(item);
+  }
+
+  append(item) {
+    this.stuck = this.isAtEnd();
+    this.list.append(item);
+    while (this.list.children.length > LIST_LIMIT) this.list.firstElementChild.remove();
+    if (this.stuck) this.scrollToEnd();
+    else this.pill.hidden = false;
+  }
+
+  isAtEnd() {
+    return this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < STICK_PX;
+  }
+
+  onScroll() {
+    if (this.isAtEnd()) this.pill.hidden = true;
+  }
+
+  scrollToEnd() {
+    this.list.scrollTop = this.list.scrollHeight;
+    this.pill.hidden = true;
+  }
+
+  onDelete({ id }) {
+    this.list.querySelector(`.chat__msg[data-id="${CSS.escape(String(id))}"]`)?.remove();
+    this.danmaku?.remove(id);
+  }
+
+  // ---- sending ----
+
+  setUpComposer() {
+    this.input = this.form.querySelector("[data-chat-input]");
+    this.sendButton = this.form.querySelector("[data-chat-send]");
+    this.counter = this.form.querySelector("[data-chat-counter]");
+    this.options = this.form.querySelector("[data-chat-danmaku-options]");
+    this.restoreComposer();
+    this.form.addEventListener("change", (event) => this.onComposerChange(event));
+    this.input.addEventListener("input", () => this.updateCounter());
+    this.form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.sendMessage();
+    });
+    this.updateCounter();
+  }
+
+  restoreComposer() {
+    let saved = {};
+    try {
+      saved = JSON.parse(localStorage.getItem(COMPOSER_KEY) || "{}") || {};
+    } catch {
+      // Storage disabled: start from the template's defaults.
+    }
+    for (const name of ["kind", "mode", "color", "size"]) {
+      const radio = this.form.querySelector(`input[name="${name}"][value="${CSS.escape(String(saved[name]))}"]`);
+      if (radio) radio.checked = true;
+    }
+    const swatch = this.form.querySelector(`input[name="color"][value="${CSS.escape(String(saved.color))}"]`);
+    if (!swatch && /^#[0-9a-f]{6}$/i.test(saved.color || "")) {
+      this.form.elements.custom_color.value = saved.color;
+      this.form.querySelectorAll('input[name="color"]').forEach((radio) => {
+        radio.checked = false;
+      });
+    }
+    this.options.hidden = this.form.elements.kind.value !== "danmaku";
+  }
+
+  onComposerChange(event) {
+    if (event.target.name === "custom_color") {
+      // The picker's colour becomes the chosen one; no swatch stays selected.
+      this.form.querySelectorAll('input[name="color"]').forEach((radio) => {
+        radio.checked = false;
+      });
+    }
+    this.options.hidden = this.form.elements.kind.value !== "danmaku";
+    try {
+      localStorage.setItem(COMPOSER_KEY, JSON.stringify(this.composerChoice()));
+    } catch {
+      // Not remembered across visits, still used now.
+    }
+  }
+
+  composerChoice() {
+    const { elements } = this.form;
+    return {
+      kind: elements.kind.value,
+      mode: elements.mode.value || "scroll",
+      color: elements.color.value || elements.custom_color.value,
+      size: elements.size.value || "normal",
+    };
+  }
+
+  updateCounter() {
+    const count = charCount(this.input.value);
+    this.counter.textContent = `${count}/${this.maxLength}`;
+    this.counter.classList.toggle("is-over", count > this.maxLength);
+  }
+
+  sendMessage() {
+    const text = this.input.value.trim();
+    if (!text || this.input.disabled) return;
+    // Commands such as "ue red big" stay in the text: the server reads them and counts the length
+    // after them, so a long-looking message may still be fine and the server has the last word.
+    const choice = this.composerChoice();
+    this.clientSeq += 1;
+    const clientId = `${Date.now().toString(36)}-${this.clientSeq}-${Math.random().toString(36).slice(2, 8)}`;
+    const frame =
+      choice.kind === "danmaku"
+        ? { type: "danmaku", text, mode: choice.mode, color: choice.color, size: choice.size, client_id: clientId }
+        : { type: "chat", text, client_id: clientId };
+    if (!this.socket.send(frame)) {
+      this.showAlert(this.t.tOffline);
+      return;
+    }
+    const pending = this.buildMessage({ user: { username: this.username }, text, type: frame.type });
+    pending.classList.add("is-pending");
+    pending.dataset.clientId = clientId;
+    pending.title = this.t.tPending;
+    pending.querySelector(".chat__user").textContent = this.username;
+    pending.querySelector(".chat__mod")?.remove();
+    this.append(pending);
+    this.input.value = "";
+    this.updateCounter();
+    this.hideAlert();
+    this.scrollToEnd();
+  }
+
+  pendingFor(clientId) {
+    if (!clientId) return null;
+    return this.list.querySelector(`.chat__msg.is-pending[data-client-id="${CSS.escape(String(clientId))}"]`);
+  }
+
+  onAck({ client_id: clientId, id }) {
+    const pending = this.pendingFor(clientId);
+    if (!pending) return;
+    // The room's copy may have come first (another web process published it): keep just one.
+    if (this.list.querySelector(`.chat__msg[data-id="${CSS.escape(String(id))}"]`)) {
+      pending.remove();
+      return;
+    }
+    pending.classList.remove("is-pending");
+    pending.removeAttribute("title");
+    pending.dataset.id = String(id);
+  }
+
+  onError(event) {
+    const pending = this.pendingFor(event.client_id);
+    if (pending) {
+      // Give the text back so the sender can shorten or resend it.
+      if (!this.input.value) {
+        this.input.value = pending.querySelector(".chat__text").textContent;
+        this.updateCounter();
+      }
+      pending.remove();
+    }
+    const key = ERROR_STRINGS[event.code];
+    let message = (key && this.t[key]) || event.message || this.t.tInvalid;
+    if (event.code === "rate_limited") {
+      const seconds = Math.max(1, Math.ceil((Number(event.retry_after_ms) || 1000) / 1000));
+      message = message.replace("{seconds}", new Intl.NumberFormat(LOCALE).format(seconds));
+    }
+    this.showAlert(message, event.code);
+    if (event.code === "banned" && this.input) {
+      this.input.disabled = true;
+      this.sendButton.disabled = true;
+    }
+  }
+
+  showAlert(message, code = "") {
+    this.alert.replaceChildren(message);
+    this.alert.dataset.code = code;
+    if (code === "auth_required") {
+      const link = document.createElement("a");
+      link.href = this.t.loginUrl;
+      link.textContent = this.t.tLogIn;
+      this.alert.append(" ", link);
+    }
+    this.alert.hidden = false;
+  }
+
+  hideAlert() {
+    this.alert.hidden = true;
+    this.alert.replaceChildren();
+  }
+
+  // ---- moderation (owner, moderators, staff) ----
+
+  setUpModeration() {
+    this.list.addEventListener("click", (event) => {
+      const toggle = event.target.closest(".chat__mod-toggle");
+      if (toggle) {
+        const menu = toggle.nextElementSibling;
+        this.closeMenus(menu);
+        menu.hidden = !menu.hidden;
+        toggle.setAttribute("aria-expanded", String(!menu.hidden));
+        return;
+      }
+      const action = event.target.closest("[data-mod-action]");
+      if (action) {
+        this.closeMenus();
+        this.moderate(action, action.closest(".chat__msg"));
+      }
+    });
+    document.addEventListener("click", (event) => {
+      if (!event.target.closest(".chat__mod")) this.closeMenus();
+    });
+  }
+
+  closeMenus(except = null) {
+    this.list.querySelectorAll(".chat__mod-menu").forEach((menu) => {
+      if (menu === except) return;
+      menu.hidden = true;
+      menu.previousElementSibling.setAttribute("aria-expanded", "false");
+    });
+  }
+
+  async moderate(button, item) {
+    const { modAction: action, minutes } = button.dataset;
+    const username = item.dataset.username;
+    let body;
+    if (action === "delete") body = { message_id: Number(item.dataset.id) };
+    else if (action === "timeout") body = { username, minutes: Number(minutes) };
+    else {
+      if (!window.confirm(this.t.tBanConfirm.replace("{user}", username))) return;
+      body = { username, reason: "" };
+    }
+    try {
+      const response = await fetch(`${this.root.dataset.moderationUrl}${action}/`, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: {
+          "Content-Type": "application/json",
+          Accept: "application/json",
+          "X-CSRFToken": this.root.dataset.csrfToken,
+        },
+        body: JSON.stringify(body),
+      });
+      if (response.ok) {
+        this.showAlert(this.t.tModerationDone);
+        return;
+      }
+      const answer = await response.json().catch(() => ({}));
+      this.showAlert(this.t.tModerationFailed.replace("{reason}", answer.error?.message || response.statusText));
+    } catch {
+      this.showAlert(this.t.tModerationFailed.replace("{reason}", this.t.tOffline));
+    }
+  }
+}
+
+const root = document.getElementById("chat");
+if (root) new ChatPanel(root);

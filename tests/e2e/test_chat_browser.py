@@ -1,0 +1,106 @@
+"""Two Chromium pages in one live room: chat and danmaku travel through the real websocket pipeline."""
+
+import pytest
+from django.test import Client
+
+from rooms.selectors import stream_key_active
+from tests.e2e.test_ingest import ingest, publishers, wait_live  # noqa: F401 (fixtures)
+from tests.e2e.test_player_browser import ARTIFACTS, chromium  # noqa: F401 (fixture)
+from tests.factories import RoomFactory, UserFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+XSS = "<img src=x onerror=alert(1)>"
+
+
+def room_page(browser, base_url: str, room, user):
+    client = Client()
+    client.force_login(user)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base_url}])
+    page = context.new_page()
+    page.problems = []
+    page.on("pageerror", lambda error: page.problems.append(f"error: {error}"))
+    # Any dialog means a script ran from message text.
+    page.on("dialog", lambda dialog: (page.problems.append(f"dialog: {dialog.message}"), dialog.dismiss()))
+    page.goto(f"{base_url}/rooms/{room.pk}/")
+    page.wait_for_selector("[data-chat-status][data-state=connected]", timeout=15_000)
+    return page
+
+
+def send(page, text: str, *, kind: str = "chat") -> None:
+    page.check(f"[data-chat-form] input[name=kind][value={kind}]")
+    page.fill("[data-chat-input]", text)
+    page.click("[data-chat-send]")
+
+
+def wait_acknowledged(page, text: str) -> None:
+    page.wait_for_function(
+        """text => [...document.querySelectorAll('#chat .chat__msg')].some(
+             item => item.querySelector('.chat__text').textContent === text
+               && !item.classList.contains('is-pending') && item.dataset.id)""",
+        arg=text,
+        timeout=10_000,
+    )
+
+
+def test_danmaku_from_one_page_flies_over_the_other_pages_video_and_fills_its_chat(
+    ingest,  # noqa: F811
+    publishers,  # noqa: F811
+    chromium,  # noqa: F811
+):
+    room = RoomFactory(comment_cooldown_ms=0)
+    publishers(ingest.publish_url(stream_key_active(room=room).secret))
+    wait_live(room)
+    viewer = room_page(chromium, ingest.web_url, room, UserFactory())
+    sender = room_page(chromium, ingest.web_url, room, UserFactory(display_name="Sender"))
+    viewer.wait_for_function("document.querySelector('#player video').currentTime > 0.5", timeout=30_000)
+
+    text = "hello 弾幕 🎉"
+    sender.click("[data-chat-form] input[name=kind][value=danmaku]")
+    sender.click(".chat__swatch:has(input[value='#ff0000'])")
+    # The ack may come within a millisecond: record the pending state as it appears.
+    sender.evaluate(
+        """() => new MutationObserver(records => records.forEach(record => record.addedNodes.forEach(
+             node => { if (node.classList?.contains('is-pending')) window.sawPending = node.textContent; }
+           ))).observe(document.querySelector('#chat [data-chat-list]'), {childList: true})"""
+    )
+    send(sender, text, kind="danmaku")
+    wait_acknowledged(sender, text)
+    assert text in sender.evaluate("window.sawPending")
+
+    flying = viewer.wait_for_selector(f"#player .danmaku-layer .danmaku:text-is('{text}')", timeout=10_000)
+    assert flying.evaluate("el => getComputedStyle(el).color") == "rgb(255, 0, 0)"
+    listed = viewer.wait_for_selector(f"#chat .chat__msg:has(.chat__text:text-is('{text}'))")
+    assert listed.query_selector(".chat__user").text_content() == "Sender"
+    # Viewer counts arrive every few seconds, in the chat header and the room heading alike.
+    viewer.wait_for_function(
+        "document.querySelector('[data-chat-viewers]').textContent === '2'"
+        " && document.querySelector('[data-room-viewers]').textContent === '2 viewers'",
+        timeout=20_000,
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    viewer.screenshot(path=str(ARTIFACTS / "chat-danmaku.png"))
+
+    # Markup in a message is text in the list and over the video: no element, no script.
+    send(sender, XSS, kind="danmaku")
+    wait_acknowledged(sender, XSS)
+    viewer.wait_for_function(
+        "text => [...document.querySelectorAll('#chat .chat__text')].some(el => el.textContent === text)",
+        arg=XSS,
+        timeout=10_000,
+    )
+    viewer.wait_for_timeout(500)
+    for page in (viewer, sender):
+        assert page.eval_on_selector_all("#chat img, .danmaku-layer img", "els => els.length") == 0
+        assert page.problems == []
+
+    # The server measures length after the commands; its refusal shows in the sender's panel.
+    send(sender, "x" * 201)
+    alert = sender.wait_for_selector("[data-chat-alert][data-code=too_long]", timeout=10_000)
+    assert alert.is_visible()
+    assert "200" in alert.text_content()
+    assert sender.input_value("[data-chat-input]") == "x" * 201  # given back to shorten
+    assert sender.eval_on_selector_all("#chat .chat__msg.is-pending", "els => els.length") == 0
+    sender.screenshot(path=str(ARTIFACTS / "chat-too-long.png"))
+    assert viewer.problems == [] and sender.problems == []
