@@ -1,0 +1,343 @@
+"""The room websocket end to end: real ASGI stack (origin check, auth), real Redis, real PostgreSQL."""
+
+import asyncio
+import json
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from chat.models import ChatBan
+from rooms.models import Room
+from streamlite.asgi import application
+from tests.factories import LiveRoomFactory, RoomFactory, UserFactory
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def room():
+    return RoomFactory(comment_cooldown_ms=0)
+
+
+@pytest.fixture
+def live_room():
+    return LiveRoomFactory(comment_cooldown_ms=0)
+
+
+@pytest.fixture
+def alice():
+    return UserFactory(username="alice", display_name="Alice")
+
+
+@pytest.fixture
+def bob():
+    return UserFactory(username="bob")
+
+
+async def events_until(communicator, wanted, timeout=3.0):
+    """Events received until one of type ``wanted`` (inclusive); fails after ``timeout``."""
+    seen = []
+    async with asyncio.timeout(timeout):
+        while True:
+            frame = await communicator.receive_json_from(timeout=timeout)
+            assert frame["type"] == "batch"
+            seen.extend(frame["events"])
+            if any(event["type"] == wanted for event in frame["events"]):
+                return seen
+
+
+async def first(communicator, wanted, timeout=3.0):
+    return next(e for e in await events_until(communicator, wanted, timeout) if e["type"] == wanted)
+
+
+async def test_joining_gets_recent_messages_viewers_and_room_state(ws_open, live_room, alice, bob):
+    sender = await ws_open(live_room.pk, user=alice)
+    await sender.send_json_to({"type": "chat", "text": "first", "client_id": "c1"})
+    await first(sender, "chat")
+    joiner = await ws_open(live_room.pk, user=bob)
+    by_type = {event["type"]: event for event in joiner.join["events"]}
+    assert by_type["chat"]["text"] == "first"
+    assert by_type["viewers"]["count"] == 2
+    assert by_type["room_state"]["status"] == "live"
+
+
+async def test_chat_reaches_the_room_with_seq_and_the_sender_gets_an_ack(ws_open, room, alice, bob):
+    sender = await ws_open(room.pk, user=alice)
+    reader = await ws_open(room.pk, user=bob)
+    await sender.send_json_to({"type": "chat", "text": "hello", "client_id": "c1"})
+    ack = await first(sender, "ack")
+    message = await first(reader, "chat")
+    assert message["text"] == "hello"
+    assert message["user"] == {"username": "alice", "display_name": "Alice"}
+    assert (ack["client_id"], ack["id"], ack["seq"]) == ("c1", message["id"], message["seq"])
+    assert "client_id" not in message
+
+
+async def test_danmaku_carries_style_lane_and_vpos(ws_open, live_room, alice, bob):
+    sender = await ws_open(live_room.pk, user=alice)
+    reader = await ws_open(live_room.pk, user=bob)
+    await sender.send_json_to({"type": "danmaku", "text": "ue red big wow", "client_id": "d1"})
+    danmaku = await first(reader, "danmaku")
+    assert (danmaku["text"], danmaku["mode"], danmaku["color"], danmaku["size"]) == (
+        "wow",
+        "top",
+        "#ff0000",
+        "big",
+    )
+    assert danmaku["lane"] == 0
+    assert danmaku["vpos_ms"] > 0
+    assert isinstance(danmaku["seq"], int)
+
+
+async def test_markup_is_delivered_as_the_same_plain_text(ws_open, room, alice, bob):
+    sender = await ws_open(room.pk, user=alice)
+    reader = await ws_open(room.pk, user=bob)
+    payload = '<img src=x onerror="alert(1)"><script>alert(2)</script>&amp;'
+    await sender.send_json_to({"type": "chat", "text": payload, "client_id": "x"})
+    assert (await first(reader, "chat"))["text"] == payload
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ("not json", "invalid"),
+        (json.dumps({"type": "chat", "text": "a" * 2100}), "invalid"),  # over 2 KB
+        (json.dumps({"type": "chat", "text": "a" * 201}), "too_long"),
+        (json.dumps({"type": "chat", "text": "   "}), "invalid"),
+        (json.dumps({"type": "danmaku", "text": "hi", "color": "#zzzzzz"}), "invalid"),
+        (json.dumps({"type": "danmaku", "text": "hi", "mode": "diagonal"}), "invalid"),
+        (json.dumps({"type": "danmaku", "text": "hi", "size": "huge"}), "invalid"),
+        (json.dumps({"type": "shout", "text": "hi"}), "invalid"),
+        (json.dumps(["chat"]), "invalid"),
+    ],
+)
+async def test_bad_frames_get_an_error_and_the_socket_survives(ws_open, room, alice, frame, code):
+    socket = await ws_open(room.pk, user=alice)
+    await socket.send_to(text_data=frame)
+    error = await first(socket, "error")
+    assert error["code"] == code
+    assert error["message"]
+    await socket.send_json_to({"type": "chat", "text": "still here", "client_id": "ok"})
+    assert (await first(socket, "ack"))["client_id"] == "ok"
+
+
+async def test_binary_frames_are_invalid(ws_open, room, alice):
+    socket = await ws_open(room.pk, user=alice)
+    await socket.send_to(bytes_data=b"\x00\x01")
+    assert (await first(socket, "error"))["code"] == "invalid"
+
+
+async def test_too_fast_is_rate_limited_with_a_retry_after(ws_open, alice):
+    slow_room = await sync_to_async(RoomFactory)(comment_cooldown_ms=5000)
+    socket = await ws_open(slow_room.pk, user=alice)
+    await socket.send_json_to({"type": "chat", "text": "one", "client_id": "1"})
+    await first(socket, "ack")
+    await socket.send_json_to({"type": "chat", "text": "two", "client_id": "2"})
+    error = await first(socket, "error")
+    assert error["code"] == "rate_limited"
+    assert 4000 < error["retry_after_ms"] <= 5000
+    assert error["client_id"] == "2"
+
+
+async def test_slow_mode_applies_but_not_to_the_owner(ws_open, alice):
+    slow_room = await sync_to_async(RoomFactory)(comment_cooldown_ms=0, slow_mode_seconds=30)
+    owner = await sync_to_async(lambda: slow_room.owner)()
+    viewer = await ws_open(slow_room.pk, user=alice)
+    owner_socket = await ws_open(slow_room.pk, user=owner)
+    for n in range(2):
+        await viewer.send_json_to({"type": "chat", "text": "hi", "client_id": f"v{n}"})
+        await owner_socket.send_json_to({"type": "chat", "text": "hi", "client_id": f"o{n}"})
+        await first(owner_socket, "ack")
+    error = await first(viewer, "error")
+    assert error["code"] == "rate_limited"
+    assert error["retry_after_ms"] > 25_000
+
+
+async def test_a_banned_user_gets_banned(ws_open, room, alice):
+    await sync_to_async(ChatBan.objects.create)(user=alice, room=room)
+    socket = await ws_open(room.pk, user=alice)
+    await socket.send_json_to({"type": "chat", "text": "hi", "client_id": "1"})
+    assert (await first(socket, "error"))["code"] == "banned"
+
+
+async def test_a_sitewide_ban_bites_in_every_room(ws_open, room, alice):
+    await sync_to_async(ChatBan.objects.create)(user=alice, room=None)
+    socket = await ws_open(room.pk, user=alice)
+    await socket.send_json_to({"type": "danmaku", "text": "hi", "client_id": "1"})
+    assert (await first(socket, "error"))["code"] == "banned"
+
+
+async def test_comments_off_refuses_messages(ws_open, alice):
+    quiet = await sync_to_async(RoomFactory)(allow_comments=False)
+    socket = await ws_open(quiet.pk, user=alice)
+    await socket.send_json_to({"type": "chat", "text": "hi", "client_id": "1"})
+    assert (await first(socket, "error"))["code"] == "comments_off"
+
+
+async def test_blocked_words_are_refused(ws_open, alice):
+    filtered = await sync_to_async(RoomFactory)(comment_cooldown_ms=0, blocked_words="spoiler")
+    socket = await ws_open(filtered.pk, user=alice)
+    await socket.send_json_to({"type": "chat", "text": "big SPOILER ahead", "client_id": "1"})
+    assert (await first(socket, "error"))["code"] == "invalid"
+
+
+async def test_anonymous_viewers_read_but_must_log_in_to_post(ws_open, room, alice):
+    anonymous = await ws_open(room.pk)
+    sender = await ws_open(room.pk, user=alice)
+    await anonymous.send_json_to({"type": "chat", "text": "hi", "client_id": "1"})
+    assert (await first(anonymous, "error"))["code"] == "auth_required"
+    await sender.send_json_to({"type": "chat", "text": "visible", "client_id": "2"})
+    assert (await first(anonymous, "chat"))["text"] == "visible"
+
+
+@pytest.mark.parametrize("token", [b"Bearer not-a-jwt", b"Bearer ", b"Basic abc"])
+async def test_a_bad_token_leaves_the_socket_anonymous(ws_open, room, token):
+    socket = await ws_open(room.pk, headers=[(b"authorization", token)])
+    await socket.send_json_to({"type": "chat", "text": "hi", "client_id": "1"})
+    assert (await first(socket, "error"))["code"] == "auth_required"
+
+
+async def test_an_inactive_users_token_is_anonymous(ws_open, room):
+    gone = await sync_to_async(UserFactory)(is_active=False)
+    socket = await ws_open(room.pk, user=gone)
+    await socket.send_json_to({"type": "chat", "text": "hi", "client_id": "1"})
+    assert (await first(socket, "error"))["code"] == "auth_required"
+
+
+async def test_the_session_cookie_logs_a_browser_in(ws_open, room, alice):
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    await sync_to_async(client.force_login)(alice)
+    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    socket = await ws_open(room.pk, headers=[(b"cookie", cookie.encode())])
+    await socket.send_json_to({"type": "chat", "text": "from a browser", "client_id": "1"})
+    assert (await first(socket, "ack"))["client_id"] == "1"
+
+
+@pytest.mark.parametrize("origin", [b"http://evil.example", None])
+async def test_a_foreign_or_missing_origin_is_refused(chat_hub, room, origin):
+    headers = [(b"origin", origin)] if origin else []
+    communicator = WebsocketCommunicator(application, f"/ws/rooms/{room.pk}/", headers=headers)
+    connected, _ = await communicator.connect(timeout=5)
+    assert not connected
+
+
+async def test_an_unknown_room_closes_with_4404(ws_open, room):
+    socket = await ws_open(room.pk + 1000, expect_join=False)
+    assert await socket.receive_output(timeout=5) == {"type": "websocket.close", "code": 4404}
+
+
+async def test_simultaneous_danmaku_get_different_lanes(ws_open, room):
+    users = await sync_to_async(lambda: [UserFactory() for _ in range(6)])()
+    sockets = [await ws_open(room.pk, user=user) for user in users]
+    await asyncio.gather(
+        *(
+            socket.send_json_to({"type": "danmaku", "text": f"lane {n}", "client_id": str(n)})
+            for n, socket in enumerate(sockets)
+        )
+    )
+    danmaku = []
+    while len(danmaku) < len(sockets):
+        danmaku += [e for e in await events_until(sockets[0], "danmaku") if e["type"] == "danmaku"]
+    assert len({e["lane"] for e in danmaku}) == len(sockets)
+
+
+async def test_resume_fills_the_gap_without_duplicates(ws_open, room, alice, bob):
+    sender = await ws_open(room.pk, user=alice)
+    for n in range(5):
+        await sender.send_json_to({"type": "chat", "text": f"m{n}", "client_id": str(n)})
+        await first(sender, "ack")
+    seqs = [e["seq"] for e in await events_until(sender, "chat") if e["type"] == "chat"]
+    reader = await ws_open(room.pk, user=bob)
+    await reader.send_json_to({"type": "resume", "after_seq": seqs[0] + 1})
+    frame = await reader.receive_json_from(timeout=3)
+    texts = [e["text"] for e in frame["events"]]
+    assert texts == ["m2", "m3", "m4"]
+
+
+async def test_a_resent_client_id_is_taken_once_and_acked_the_same(ws_open, room, alice, bob):
+    sender = await ws_open(room.pk, user=alice)
+    reader = await ws_open(room.pk, user=bob)
+    await sender.send_json_to({"type": "chat", "text": "once", "client_id": "same"})
+    first_ack = await first(sender, "ack")
+    again = await ws_open(room.pk, user=alice)  # the reconnect resends what it had not seen acked
+    await again.send_json_to({"type": "chat", "text": "once", "client_id": "same"})
+    assert await first(again, "ack") == first_ack
+    await again.send_json_to({"type": "chat", "text": "next", "client_id": "other"})
+    events = await events_until(reader, "chat")
+    while not any(e.get("text") == "next" for e in events):
+        events += await events_until(reader, "chat")
+    assert [e["text"] for e in events if e["type"] == "chat"] == ["once", "next"]
+
+
+async def test_two_hubs_deliver_each_others_events(ws_open, room, alice, bob):
+    """Two web processes behind one Redis: a socket on hub B reads what a socket on hub A sent."""
+    from channels.routing import URLRouter
+    from django.urls import path
+
+    from chat.consumers import RoomConsumer
+    from chat.hub import Hub
+    from streamlite.ws_auth import websocket_auth_stack
+
+    other_hub = Hub()
+    other_process = websocket_auth_stack(
+        URLRouter([path("ws/rooms/<int:room_id>/", RoomConsumer.as_asgi(hub=other_hub))])
+    )
+    try:
+        on_a = await ws_open(room.pk, user=alice)
+        on_b = await ws_open(room.pk, user=bob, app=other_process)
+        await on_a.send_json_to({"type": "chat", "text": "from A", "client_id": "a"})
+        assert (await first(on_b, "chat"))["text"] == "from A"
+        await on_b.send_json_to({"type": "danmaku", "text": "from B", "client_id": "b"})
+        assert (await first(on_a, "danmaku"))["text"] == "from B"
+        await on_b.disconnect()
+    finally:
+        await other_hub.stop()
+
+
+async def test_room_state_broadcast_reaches_the_sockets(ws_open, room):
+    from streams.services import room_state_broadcast
+
+    socket = await ws_open(room.pk)
+    await sync_to_async(room_state_broadcast)(room_id=room.pk, status="live")
+    state = await first(socket, "room_state")
+    assert state["status"] == "live"
+    assert isinstance(state["seq"], int)
+
+
+async def test_a_ban_order_closes_the_users_sockets(ws_open, room, alice, bob):
+    from chat.hub import user_sockets_close
+
+    banned = await ws_open(room.pk, user=alice)
+    other = await ws_open(room.pk, user=bob)
+    await sync_to_async(user_sockets_close)(user_id=alice.pk, room_id=room.pk)
+    assert await banned.receive_output(timeout=3) == {"type": "websocket.close", "code": 4003}
+    await other.send_json_to({"type": "chat", "text": "still open", "client_id": "1"})
+    assert (await first(other, "ack"))["client_id"] == "1"
+
+
+async def test_viewer_count_is_published_and_stored(ws_open, chat_hub, room, alice):
+    from chat.presence import presence_beat
+
+    watcher = await ws_open(room.pk)
+    await ws_open(room.pk, user=alice)
+    await presence_beat(chat_hub)
+    assert (await first(watcher, "viewers"))["count"] == 2
+    assert (await sync_to_async(Room.objects.get)(pk=room.pk)).viewer_count == 2
+
+
+async def test_live_stream_stats_reach_the_room_record(ws_open, live_room, alice, bob):
+    from chat.presence import room_stats_save
+    from streams.models import RoomRecord
+
+    sender = await ws_open(live_room.pk, user=alice)
+    await ws_open(live_room.pk, user=bob)
+    for n in range(3):
+        await sender.send_json_to({"type": "chat", "text": "hi", "client_id": str(n)})
+        await first(sender, "ack")
+    await sync_to_async(room_stats_save)()
+    record = await sync_to_async(RoomRecord.objects.get)(room=live_room)
+    assert (record.total_comments, record.peak_viewers, record.unique_viewers) == (3, 2, 2)
