@@ -10,6 +10,7 @@ abandoned runs are removed by the next run that publishes.
 import logging
 import os
 import secrets
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -91,10 +92,11 @@ def vod_process(*, stream: Stream) -> Vod:
     Vod.objects.filter(pk=vod.pk).exclude(status=Vod.Status.HIDDEN).update(
         status=Vod.Status.PROCESSING, progress=0, failure_reason="", updated_at=timezone.now()
     )
+    _stale_work_folders_delete(vod_id=vod.pk)
     try:
         source = recording_of(stream)
         probe = media.probe(source)
-        with tempfile.TemporaryDirectory(prefix=f"vod-{vod.pk}-") as folder:
+        with tempfile.TemporaryDirectory(prefix=_work_folder_prefix(vod.pk)) as folder:
             work = Path(folder)
             reporter = _ProgressReporter(vod_id=vod.pk)
             playlist = media.hls_write(source, work, probe, lambda done: reporter(done * ENCODE_SHARE))
@@ -116,6 +118,16 @@ def vod_process(*, stream: Stream) -> Vod:
         return published or vod
     _stale_prefixes_delete(vod_id=vod.pk, keep=prefix)
     return published
+
+
+def _work_folder_prefix(vod_id: int) -> str:
+    return f"vod-{vod_id}-"
+
+
+def _stale_work_folders_delete(*, vod_id: int) -> None:
+    # A killed worker cannot clean its local folder (a full copy of the video): the next run does.
+    for folder in Path(tempfile.gettempdir()).glob(f"{_work_folder_prefix(vod_id)}*"):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 class _ProgressReporter:
