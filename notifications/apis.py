@@ -28,7 +28,7 @@ class NotificationListApi(generics.ListAPIView):
 class NotificationReadApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    class InputSerializer(serializers.Serializer):
+    class NotificationReadInputSerializer(serializers.Serializer):
         ids = serializers.ListField(
             child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
             required=False,
@@ -37,12 +37,12 @@ class NotificationReadApi(APIView):
         )
 
     @extend_schema(
-        request=InputSerializer,
+        request=NotificationReadInputSerializer,
         responses=inline_serializer("NotificationReadOutput", {"marked": serializers.IntegerField()}),
         summary=_("Mark notifications read"),
     )
     def post(self, request):
-        data = self.InputSerializer(data=request.data)
+        data = self.NotificationReadInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         marked = notifications_mark_read(user=request.user, ids=data.validated_data.get("ids"))
         return Response({"marked": marked})
