@@ -198,6 +198,7 @@ class DanmakuOutputSerializer(serializers.Serializer):
     mode = serializers.CharField(allow_null=True, default=None)
     color = serializers.CharField(allow_null=True, default=None)
     size = serializers.CharField(allow_null=True, default=None)
+    lane = serializers.IntegerField(allow_null=True, default=None)
     vpos_ms = serializers.IntegerField()
 
     @extend_schema_field(DanmakuUserSerializer)

@@ -101,6 +101,7 @@ def vod_danmaku(*, vod: Vod, from_ms: int, to_ms: int) -> tuple[list[dict], bool
                 "mode": 1,
                 "color": 1,
                 "size": 1,
+                "lane": 1,
                 "vpos_ms": 1,
             },
         )

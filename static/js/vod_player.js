@@ -1,6 +1,8 @@
 // The VOD page: hls.js playback of the Django-served playlist, danmaku replayed over the video at the
 // moment they were sent (fetched window by window from the API as playback advances), a heatmap of the
 // comments over the seek bar, and one view counted when playback starts.
+import { bindDanmakuControls, DanmakuLayer, DanmakuSettings } from "./danmaku.js";
+
 const WINDOW_MS = 30_000;
 const TICK_MS = 200;
 // A jump larger than this between two ticks is a seek: what was on screen no longer belongs there.
@@ -19,37 +21,6 @@ async function getJson(url) {
   return response.json();
 }
 
-// Draws each danmaku as an element flying over the video; used until the chat's DanmakuLayer loads.
-class PlainLayer {
-  constructor(element) {
-    this.element = element;
-    this.lane = 0;
-  }
-
-  add(event) {
-    const item = document.createElement("span");
-    item.className = `danmaku danmaku--${event.mode || "scroll"}`;
-    item.textContent = event.text; // user text: never parsed as HTML
-    if (event.color) item.style.color = event.color;
-    item.style.top = `${(this.lane++ % 8) * 11 + 2}%`;
-    item.addEventListener("animationend", () => item.remove());
-    this.element.append(item);
-  }
-
-  clear() {
-    this.element.replaceChildren();
-  }
-}
-
-async function makeLayer(element) {
-  try {
-    const { DanmakuLayer } = await import("./danmaku.js");
-    return new DanmakuLayer(element);
-  } catch {
-    return new PlainLayer(element);
-  }
-}
-
 // Keeps the danmaku of the windows around the playhead and hands the layer those whose time has come.
 class DanmakuReplay {
   constructor(url, layer) {
@@ -57,7 +28,6 @@ class DanmakuReplay {
     this.layer = layer;
     this.windows = new Map(); // window index -> events (sorted by vpos_ms) once loaded
     this.lastMs = null;
-    this.enabled = true;
   }
 
   load(index) {
@@ -82,11 +52,9 @@ class DanmakuReplay {
       if (this.lastMs !== null) this.layer.clear();
       this.lastMs = nowMs - TICK_MS;
     }
-    if (this.enabled) {
-      for (let i = Math.floor(Math.max(0, this.lastMs) / WINDOW_MS); i <= index; i++) {
-        for (const event of this.windows.get(i) || []) {
-          if (event.vpos_ms > this.lastMs && event.vpos_ms <= nowMs) this.layer.add({ type: "danmaku", ...event });
-        }
+    for (let i = Math.floor(Math.max(0, this.lastMs) / WINDOW_MS); i <= index; i++) {
+      for (const event of this.windows.get(i) || []) {
+        if (event.vpos_ms > this.lastMs && event.vpos_ms <= nowMs) this.layer.add({ type: "danmaku", ...event });
       }
     }
     this.lastMs = nowMs;
@@ -112,26 +80,30 @@ class VodPlayer {
     this.root = root;
     this.video = root.querySelector("video");
     this.viewCounted = false;
-    this.replay = null;
     this.attach();
+    // The same layer and viewer settings as the live room (static/js/danmaku.js).
+    const settings = new DanmakuSettings();
+    this.replay = new DanmakuReplay(root.dataset.danmakuUrl, new DanmakuLayer(this.video.parentElement, { settings }));
+    this.bindControls(root.querySelector(".danmaku-controls"), settings);
     this.video.addEventListener("playing", () => this.countView());
-    this.video.addEventListener("seeking", () => this.replay?.seek());
+    this.video.addEventListener("seeking", () => this.replay.seek());
     setInterval(() => {
-      if (this.replay && !this.video.paused) this.replay.tick(this.video.currentTime * 1000);
+      if (!this.video.paused) this.replay.tick(this.video.currentTime * 1000);
     }, TICK_MS);
-    makeLayer(root.querySelector("[data-danmaku-layer]")).then((layer) => {
-      this.replay = new DanmakuReplay(root.dataset.danmakuUrl, layer);
-      this.replay.tick(this.video.currentTime * 1000);
-    });
-    root.querySelector("[data-danmaku-toggle]")?.addEventListener("change", (event) => {
-      if (!this.replay) return;
-      this.replay.enabled = event.target.checked;
-      if (!event.target.checked) this.replay.seek();
-    });
     const heatmap = root.querySelector("[data-heatmap]");
     getJson(`${root.dataset.densityUrl}?buckets=${HEATMAP_BUCKETS}`)
       .then((density) => drawHeatmap(heatmap, density, (seconds) => (this.video.currentTime = seconds)))
       .catch(() => heatmap.remove());
+  }
+
+  bindControls(controls, settings) {
+    const toggle = controls.querySelector(".danmaku-controls__toggle");
+    const panel = controls.querySelector(".danmaku-controls__panel");
+    toggle.addEventListener("click", () => {
+      panel.hidden = !panel.hidden;
+      toggle.setAttribute("aria-expanded", String(!panel.hidden));
+    });
+    bindDanmakuControls(panel, settings);
   }
 
   attach() {

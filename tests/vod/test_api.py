@@ -207,7 +207,7 @@ class TestDanmaku:
         assert [item["id"] for item in body["results"]] == [2, 4]
         assert body["results"][0] == {
             "id": 2, "user": {"username": "ann", "display_name": "Ann"}, "text": "comment 2", "mode": "scroll",
-            "color": "#ffffff", "size": "normal", "vpos_ms": 1500,
+            "color": "#ffffff", "size": "normal", "lane": 0, "vpos_ms": 1500,
         }  # fmt: skip
         assert body["truncated"] is False
         assert [i["id"] for i in api.get(f"/api/vods/{vod.pk}/danmaku/?from_ms=0&to_ms=600000").json()["results"]] == [

@@ -47,3 +47,11 @@ def test_playlist_of_an_unprocessed_or_unknown_vod_is_not_found(client):
 def test_a_playlist_missing_from_the_store_is_not_found(client):
     vod = VodFactory(playlist_path="vods/1/gone/index.m3u8")
     assert client.get(f"/vods/{vod.pk}/playlist.m3u8").status_code == 404
+
+
+def test_dashboard_has_the_vod_section_for_the_owners_room(client):
+    vod = VodFactory()
+    client.force_login(vod.room.owner)
+    html = client.get("/dashboard/").content.decode()
+    assert f'data-list-url="/api/vods/?room={vod.room.pk}"' in html
+    assert "js/vod_dashboard" in html

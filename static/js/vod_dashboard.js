@@ -1,0 +1,117 @@
+// The dashboard's VOD list: rows from the API (the owner sees every state), a progress bar that moves
+// while a VOD is processing (polled), the failure reason with Retry, rename, hide/publish and delete.
+const POLL_BUSY_MS = 2_000;
+const POLL_IDLE_MS = 30_000;
+
+function csrfToken() {
+  const field = document.querySelector("input[name=csrfmiddlewaretoken]");
+  return field ? field.value : "";
+}
+
+async function api(url, { method = "GET", body } = {}) {
+  const response = await fetch(url, {
+    method,
+    credentials: "same-origin",
+    headers: { Accept: "application/json", "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(String(response.status));
+  return response.status === 204 ? null : response.json();
+}
+
+class VodDashboard {
+  constructor(root) {
+    this.root = root;
+    this.list = root.querySelector("[data-vod-list]");
+    this.rowTemplate = root.querySelector("#vod-row");
+    this.error = root.querySelector("[data-vod-error]");
+    this.timer = null;
+    this.refresh();
+  }
+
+  vodUrl(id, action = "") {
+    return `${this.root.dataset.apiUrl}${id}/${action}`;
+  }
+
+  async refresh() {
+    clearTimeout(this.timer);
+    let busy = false;
+    try {
+      const page = await api(this.root.dataset.listUrl);
+      this.render(page.results);
+      busy = page.results.some((vod) => vod.status === "processing");
+    } catch {
+      // A failed poll is retried on the next one.
+    }
+    this.timer = setTimeout(() => this.refresh(), busy ? POLL_BUSY_MS : POLL_IDLE_MS);
+  }
+
+  render(vods) {
+    this.root.querySelector("[data-vod-empty]").hidden = vods.length > 0;
+    const editing = this.list.querySelector("[data-vod-rename]:not([hidden])");
+    if (editing) return; // do not throw away what the streamer is typing
+    this.list.replaceChildren(...vods.map((vod) => this.row(vod)));
+  }
+
+  row(vod) {
+    const row = this.rowTemplate.content.firstElementChild.cloneNode(true);
+    const labels = this.root.dataset;
+    row.dataset.vodRow = String(vod.id);
+    row.dataset.status = vod.status;
+    const thumb = row.querySelector("[data-vod-thumb]");
+    if (vod.thumbnail_url) thumb.src = vod.thumbnail_url;
+    else thumb.removeAttribute("src");
+    const title = row.querySelector("[data-vod-title]");
+    title.textContent = vod.title;
+    title.href = `/vods/${vod.id}/`;
+    row.querySelector("[data-vod-status]").textContent = labels[`label${vod.status[0].toUpperCase()}${vod.status.slice(1)}`] || vod.status;
+    const progress = row.querySelector("[data-vod-progress]");
+    progress.value = vod.progress;
+    progress.hidden = vod.status !== "processing";
+    row.querySelector("[data-vod-percent]").textContent = vod.status === "processing" ? `${vod.progress} %` : "";
+    row.querySelector("[data-vod-reason]").textContent = vod.status === "failed" ? vod.failure_reason : "";
+    const show = (action, visible) => (row.querySelector(`[data-vod-action=${action}]`).hidden = !visible);
+    show("hide", vod.status === "ready");
+    show("publish", vod.status === "hidden" && vod.hls_url !== null);
+    show("retry", vod.status === "failed");
+    row.querySelectorAll("[data-vod-action]").forEach((button) =>
+      button.addEventListener("click", () => this.act(vod, button.dataset.vodAction, row)),
+    );
+    const form = row.querySelector("[data-vod-rename]");
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      form.hidden = true;
+      this.run(api(this.vodUrl(vod.id), { method: "PATCH", body: { title: form.elements[0].value } }));
+    });
+    return row;
+  }
+
+  act(vod, action, row) {
+    if (action === "rename") {
+      const form = row.querySelector("[data-vod-rename]");
+      form.hidden = !form.hidden;
+      form.elements[0].value = vod.title;
+      if (!form.hidden) form.elements[0].focus();
+    } else if (action === "hide" || action === "publish") {
+      const status = action === "hide" ? "hidden" : "ready";
+      this.run(api(this.vodUrl(vod.id), { method: "PATCH", body: { status } }));
+    } else if (action === "retry") {
+      this.run(api(this.vodUrl(vod.id, "retry/"), { method: "POST" }));
+    } else if (action === "delete" && window.confirm(this.root.dataset.labelConfirmDelete)) {
+      this.run(api(this.vodUrl(vod.id), { method: "DELETE" }));
+    }
+  }
+
+  async run(request) {
+    this.error.hidden = true;
+    try {
+      await request;
+    } catch {
+      this.error.textContent = this.root.dataset.labelError;
+      this.error.hidden = false;
+    }
+    this.refresh();
+  }
+}
+
+document.querySelectorAll("[data-vod-dashboard]").forEach((root) => new VodDashboard(root));
