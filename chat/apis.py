@@ -105,17 +105,17 @@ class ModerationApi(APIView):
 
 
 class MessageDeleteApi(ModerationApi):
-    class InputSerializer(serializers.Serializer):
+    class MessageDeleteInputSerializer(serializers.Serializer):
         message_id = serializers.IntegerField(min_value=1, max_value=ID_MAX)
 
     @extend_schema(
-        request=InputSerializer,
+        request=MessageDeleteInputSerializer,
         responses={204: OpenApiResponse(description=_("Deleted for everyone."))},
         summary=_("Delete a chat message (room moderators)"),
     )
     def post(self, request, pk: int):
         room = self.room_moderated(request, pk)
-        data = self.InputSerializer(data=request.data)
+        data = self.MessageDeleteInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.chat_message_delete(room=room, message_id=data.validated_data["message_id"], by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -137,19 +137,19 @@ def target_user(username: str) -> User:
 
 
 class TimeoutApi(ModerationApi):
-    class InputSerializer(serializers.Serializer):
+    class TimeoutInputSerializer(serializers.Serializer):
         username = serializers.CharField(max_length=150)
         minutes = serializers.ChoiceField(choices=services.TIMEOUT_MINUTES)
         reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
     @extend_schema(
-        request=InputSerializer,
+        request=TimeoutInputSerializer,
         responses={201: BanOutputSerializer},
         summary=_("Time a user out of the room's chat for 5, 60 or 1440 minutes (room moderators)"),
     )
     def post(self, request, pk: int):
         room = self.room_moderated(request, pk)
-        data = self.InputSerializer(data=request.data)
+        data = self.TimeoutInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         ban = services.chat_timeout(
             room=room,
@@ -162,18 +162,18 @@ class TimeoutApi(ModerationApi):
 
 
 class BanApi(ModerationApi):
-    class InputSerializer(serializers.Serializer):
+    class BanInputSerializer(serializers.Serializer):
         username = serializers.CharField(max_length=150)
         reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
     @extend_schema(
-        request=InputSerializer,
+        request=BanInputSerializer,
         responses={201: BanOutputSerializer},
         summary=_("Ban a user from the room's chat until lifted (room moderators)"),
     )
     def post(self, request, pk: int):
         room = self.room_moderated(request, pk)
-        data = self.InputSerializer(data=request.data)
+        data = self.BanInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         ban = services.chat_room_ban(
             room=room,
