@@ -1,0 +1,119 @@
+"""A processed VOD plays in Debian's Chromium through a real Daphne, from local media and from S3 (moto_server),
+with its danmaku replayed at their moment and the view counted."""
+
+import os
+import uuid
+from contextlib import ExitStack
+from datetime import UTC, datetime
+
+import pytest
+from django.test import override_settings
+
+from streamlite.mongo import MESSAGES, mongo_client
+from tests.e2e.conftest import REPO_ROOT, free_port, running_daphne, shared_database_url
+from tests.e2e.test_player_browser import chromium  # noqa: F401 (fixture)
+from tests.factories import StreamFactory
+from tests.vod.conftest import MOTO_KEYS, ffmpeg_recording, moto_server  # noqa: F401 (fixture)
+from vod.models import Vod
+from vod.services import vod_process
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+DANMAKU_VPOS_MS = 2_000
+
+
+def _server_env(storage: str, settings, mongo_db: str, stack: ExitStack, moto) -> dict:
+    env = {
+        **os.environ,
+        "DATABASE_URL": shared_database_url(),
+        "MEDIA_ROOT": settings.MEDIA_ROOT,
+        "RECORDINGS_ROOT": settings.RECORDINGS_ROOT,
+        "MONGO_DB": mongo_db,
+    }
+    if storage == "local":
+        # Django serves MEDIA_URL itself only with DEBUG (production puts nginx or a CDN in front).
+        env["DEBUG"] = "1"
+        return env
+    bucket = f"vods-{uuid.uuid4().hex[:12]}"
+    moto.bucket_create(bucket)
+    stack.enter_context(override_settings(STORAGES=moto.storages(bucket)))
+    env.update(
+        AWS_STORAGE_BUCKET_NAME=bucket,
+        AWS_S3_ENDPOINT_URL=moto.endpoint,
+        AWS_ACCESS_KEY_ID=MOTO_KEYS["aws_access_key_id"],
+        AWS_SECRET_ACCESS_KEY=MOTO_KEYS["aws_secret_access_key"],
+        AWS_DEFAULT_REGION=MOTO_KEYS["region_name"],
+    )
+    return env
+
+
+@pytest.mark.parametrize("storage", ["local", "s3"])
+def test_vod_plays_with_danmaku_at_their_moment_and_counts_a_view(
+    storage,
+    chromium,  # noqa: F811
+    moto_server,  # noqa: F811
+    settings,
+    tmp_path,
+):
+    recordings = tmp_path / "recordings"
+    recordings.mkdir()
+    settings.RECORDINGS_ROOT = str(recordings)
+    mongo_db = f"test_vod_e2e_{uuid.uuid4().hex[:10]}"
+    settings.MONGO_DB = mongo_db
+    with ExitStack() as stack:
+        env = _server_env(storage, settings, mongo_db, stack, moto_server)
+        stream = StreamFactory()
+        stream.recording_path = str(
+            ffmpeg_recording(recordings / f"{stream.room.public_name}-1.flv", seconds=8)
+        )
+        stream.save(update_fields=["recording_path"])
+        vod = vod_process(stream=stream)
+        assert vod.status == Vod.Status.READY
+        mongo_client()[mongo_db][MESSAGES].insert_one(
+            {"_id": 1, "room": stream.room_id, "stream": stream.pk, "user": 1, "username": "ann",
+             "display_name": "Ann", "text": "replayed at two seconds", "kind": "danmaku", "mode": "scroll",
+             "color": "#ffcc00", "size": "big", "lane": 0, "vpos_ms": DANMAKU_VPOS_MS,
+             "created_at": datetime.now(UTC), "client_id": "c1", "deleted": False}
+        )  # fmt: skip
+        try:
+            with running_daphne(port=free_port(), env=env, log=tmp_path / "daphne.log") as base_url:
+                page = chromium.new_page(viewport={"width": 1280, "height": 900})
+                errors: list[str] = []
+                page.on("pageerror", lambda error: errors.append(str(error)))
+                page.goto(f"{base_url}/vods/{vod.pk}/")
+                page.wait_for_function("document.querySelector('video').readyState >= 1", timeout=20_000)
+                page.evaluate(
+                    "() => { const v = document.querySelector('video'); v.muted = true; v.play(); }"
+                )
+
+                shown_at = page.wait_for_function(
+                    """() => {
+                        const item = [...document.querySelectorAll('.danmaku-layer .danmaku')]
+                            .find((el) => el.textContent === 'replayed at two seconds');
+                        return item ? document.querySelector('video').currentTime : null;
+                    }""",
+                    timeout=20_000,
+                ).json_value()
+                assert DANMAKU_VPOS_MS / 1000 - 0.1 <= shown_at <= DANMAKU_VPOS_MS / 1000 + 1.0
+                page.wait_for_function("document.querySelector('video').currentTime > 3", timeout=15_000)
+                assert page.locator(".vod-heatmap__cell").count() == 100
+                ARTIFACTS.mkdir(exist_ok=True)
+                page.screenshot(path=str(ARTIFACTS / f"vod-{storage}.png"))
+
+                # A seek clears the screen; playing past the comment's moment again shows it again.
+                page.evaluate("() => { document.querySelector('video').currentTime = 0.5; }")
+                page.wait_for_function(
+                    "document.querySelectorAll('.danmaku-layer .danmaku').length === 0", timeout=5_000
+                )
+                again_at = page.wait_for_function(
+                    """() => document.querySelector('.danmaku-layer .danmaku')
+                        ? document.querySelector('video').currentTime : null""",
+                    timeout=15_000,
+                ).json_value()
+                assert DANMAKU_VPOS_MS / 1000 - 0.1 <= again_at <= DANMAKU_VPOS_MS / 1000 + 1.0
+                assert errors == []
+        finally:
+            mongo_client().drop_database(mongo_db)
+    vod.refresh_from_db()
+    assert vod.view_count == 1
