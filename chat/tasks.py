@@ -1,12 +1,15 @@
 import logging
 import os
 import socket
+from contextlib import suppress
 from functools import cache
 
 from celery import shared_task
 from pymongo.errors import PyMongoError
+from redis.exceptions import LockNotOwnedError
 
 from chat.archive import archive_indexes_ensure, outbox_drain
+from chat.redis_sync import chat_redis
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +30,11 @@ def outbox_consumer_name() -> str:
 
 @shared_task(ignore_result=True)
 def chat_outbox_flush() -> int:
+    # One flush at a time across workers: a second one would add little (MongoDB takes the batches) and
+    # would hold another worker slot the other tasks need. The lock expires if its holder dies.
+    lock = chat_redis().lock("chat:outbox:flushing", timeout=DRAIN_SECONDS * 6, blocking=False)
+    if not lock.acquire():
+        return 0
     try:
         _indexes_ensured()
         return outbox_drain(consumer=outbox_consumer_name(), seconds=DRAIN_SECONDS)
@@ -35,3 +43,6 @@ def chat_outbox_flush() -> int:
         # retries them; chat itself goes on.
         logger.warning("chat archive: MongoDB unavailable, outbox kept for the next flush", exc_info=True)
         return 0
+    finally:
+        with suppress(LockNotOwnedError):  # held past its timeout: someone else's now
+            lock.release()

@@ -101,6 +101,16 @@ def test_celery_task_drains_the_outbox(mongo_archive, outbox_add, celery_eager):
     assert mongo_archive[MESSAGES].count_documents({}) == 3
 
 
+def test_one_flush_task_runs_at_a_time(mongo_archive, outbox_add, celery_eager):
+    outbox_add(room_id=7)
+    held = chat_redis().lock("chat:outbox:flushing", timeout=5)
+    assert held.acquire(blocking=False)
+    assert chat_outbox_flush.delay().get() == 0
+    assert outbox_length() == 1
+    held.release()
+    assert chat_outbox_flush.delay().get() == 1
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
