@@ -4,7 +4,7 @@
 
 const STORAGE_KEY = "streamlite.danmaku";
 const FIXED_MS = 4000; // top and bottom comments stay this long
-const CROSS_MS = 8000; // a scrolling comment crosses the video in this long at speed 1
+const CROSS_MS = 6000; // a scrolling comment crosses the video in this long at speed 1
 const LANE_LINE_HEIGHT = 1.3;
 const SIZE_SCALE = { small: 0.75, normal: 1, big: 1.4 };
 const CLEAR_BOTTOM_SHARE = 0.25;

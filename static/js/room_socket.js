@@ -4,6 +4,7 @@
 
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 15000;
+const CLOSE_NO_ROOM = 4404; // the room is gone: asking again cannot help
 const SEEN_LIMIT = 1000; // more than the server's recent list (100), so a resume never shows a repeat
 
 export class RoomSocket extends EventTarget {
@@ -40,10 +41,10 @@ export class RoomSocket extends EventTarget {
       this.dispatchEvent(new Event("open"));
     });
     socket.addEventListener("message", (message) => this.receive(message.data));
-    socket.addEventListener("close", () => {
+    socket.addEventListener("close", (event) => {
       if (this.socket !== socket) return;
       this.dispatchEvent(new Event("close"));
-      this.scheduleReconnect();
+      if (event.code !== CLOSE_NO_ROOM) this.scheduleReconnect();
     });
   }
 

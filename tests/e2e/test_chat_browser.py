@@ -104,3 +104,38 @@ def test_danmaku_from_one_page_flies_over_the_other_pages_video_and_fills_its_ch
     assert sender.eval_on_selector_all("#chat .chat__msg.is-pending", "els => els.length") == 0
     sender.screenshot(path=str(ARTIFACTS / "chat-too-long.png"))
     assert viewer.problems == [] and sender.problems == []
+
+
+def moderate(page, text: str, action: str) -> None:
+    item = page.locator("#chat .chat__msg", has=page.locator(".chat__text", has_text=text))
+    item.hover()
+    item.locator(".chat__mod-toggle").click()
+    item.locator(action).click()
+
+
+def test_owner_deletes_a_message_for_everyone_and_a_timeout_stops_the_sender(daphne_server, chromium):  # noqa: F811
+    room = RoomFactory(comment_cooldown_ms=0)
+    owner = room_page(chromium, daphne_server, room, room.owner)
+    chatter = room_page(chromium, daphne_server, room, UserFactory())
+    assert chatter.locator(".chat__mod-toggle").count() == 0  # no menu for plain viewers
+
+    send(chatter, "delete me")
+    wait_acknowledged(chatter, "delete me")
+    owner.wait_for_selector("#chat .chat__text:text-is('delete me')")
+    moderate(owner, "delete me", "[data-mod-action=delete]")
+    for page in (owner, chatter):
+        page.wait_for_selector("#chat .chat__text:text-is('delete me')", state="detached", timeout=10_000)
+
+    send(chatter, "one more")
+    wait_acknowledged(chatter, "one more")
+    owner.wait_for_selector("#chat .chat__text:text-is('one more')")
+    moderate(owner, "one more", "[data-mod-action=timeout][data-minutes='5']")
+    # The timeout closes the chatter's socket; the page comes back to read, and sending is refused.
+    chatter.wait_for_selector("[data-chat-status][data-state=offline]", timeout=10_000)
+    chatter.wait_for_selector("[data-chat-status][data-state=connected]", timeout=10_000)
+    send(chatter, "after the timeout")
+    chatter.wait_for_selector("[data-chat-alert][data-code=banned]", timeout=10_000)
+    assert chatter.is_disabled("[data-chat-input]")
+    assert owner.locator("#chat .chat__text", has_text="after the timeout").count() == 0
+    chatter.screenshot(path=str(ARTIFACTS / "chat-timed-out.png"))
+    assert owner.problems == [] and chatter.problems == []

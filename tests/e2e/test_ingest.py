@@ -110,6 +110,9 @@ def ingest(django_db_setup, django_db_blocker):
             database_url = shared_database_url()
         env = {**os.environ, **{name: str(value) for name, value in overrides.items()}}
         env["DATABASE_URL"] = database_url
+        # No worker runs here: the hooks' follow-ups (the room state pushed to the room's websockets) run
+        # inside the web server, as a worker would run them.
+        env["CELERY_TASK_ALWAYS_EAGER"] = "true"
         try:
             with running_daphne(port=web_port, env=env, log=folder / "daphne.log") as web_url:
                 ingest.web_url = web_url

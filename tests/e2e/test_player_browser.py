@@ -67,7 +67,7 @@ def test_room_page_plays_the_live_stream_and_turns_offline_when_it_ends(ingest, 
     ffmpeg.send_signal(signal.SIGINT)
     ffmpeg.wait(timeout=10)
     wait_idle(room)
-    # Without a websocket yet the page learns it from the API poll (every 5 s): no reload.
+    # The room websocket pushes the new state: no reload.
     page.wait_for_function("document.querySelector('#player').dataset.live === 'false'", timeout=15_000)
     assert page.is_visible("#player .player__offline")
     page.screenshot(path=str(ARTIFACTS / "player-offline.png"))
