@@ -278,3 +278,11 @@ CELERY_BEAT_SCHEDULE["chat-outbox-flush"] = {
     "schedule": 1.0,
     "options": {"expires": 1.0},
 }
+# The VOD's status and the two a streamer may set (publish/hide) share the field name "status" with rooms'.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "RoomStatusEnum": "rooms.models.Room.Status",
+        "VodStatusEnum": "vod.models.Vod.Status",
+        "VodVisibilityEnum": [("ready", "Published"), ("hidden", "Hidden")],
+    }
+)

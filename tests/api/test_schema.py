@@ -27,6 +27,12 @@ OPERATIONS = {
     "/api/users/{username}/follow/": {"post", "delete"},
     "/api/notifications/": {"get"},
     "/api/notifications/read/": {"post"},
+    "/api/vods/": {"get"},
+    "/api/vods/{id}/": {"get", "patch", "delete"},
+    "/api/vods/{id}/retry/": {"post"},
+    "/api/vods/{id}/view/": {"post"},
+    "/api/vods/{id}/danmaku/": {"get"},
+    "/api/vods/{id}/danmaku/density/": {"get"},
 }
 
 
