@@ -8,13 +8,14 @@ def user_group_name(user_id: int) -> str:
     return f"user_{user_id}"
 
 
-def notification_pushed(*, notification: Notification, unread: int) -> dict:
-    """A new notification for the group's user; the item has the API's shape (DESIGN §3)."""
-    return {
-        "type": "notification.pushed",
-        "notification": dict(NotificationOutputSerializer(notification).data),
-        "unread": unread,
-    }
+def notification_item(notification: Notification) -> dict:
+    """A notification in the API's shape (DESIGN §3), as pushes carry it."""
+    return dict(NotificationOutputSerializer(notification).data)
+
+
+def notification_pushed(*, item: dict, unread: int) -> dict:
+    """A new notification for the group's user, with their unread count after it."""
+    return {"type": "notification.pushed", "notification": item, "unread": unread}
 
 
 def unread_changed(*, unread: int) -> dict:
