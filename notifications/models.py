@@ -14,8 +14,9 @@ class Notification(models.Model):
         NEW_FOLLOWER = "new_follower", _("New follower")
         SYSTEM = "system", _("System")
 
+    # No index of its own: notification_recipient_idx starts with it, and every index slows the fan-out.
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", db_index=False
     )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     actor = models.ForeignKey(
