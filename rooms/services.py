@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 
 from accounts.activity import activity_record
 from accounts.models import ActivityLog, User
+from chat.services import room_chat_rules_changed
 from notifications.tasks import notify_new_follower
 from rooms.models import Category, Follow, Room, StreamKey
 from streams.tasks import ingest_drop_publisher
@@ -83,4 +84,6 @@ def room_update(*, room: Room, changes: dict) -> Room:
     room.full_clean()
     if changes:
         room.save(update_fields=[*changes, "updated_at"])
+        # allow_comments is one of the chat rules the websocket reads from its cache.
+        transaction.on_commit(partial(room_chat_rules_changed, room.pk), robust=True)
     return room
