@@ -1,5 +1,7 @@
 """Two Chromium pages in one live room: chat and danmaku travel through the real websocket pipeline."""
 
+import json
+
 import pytest
 from django.test import Client
 
@@ -13,11 +15,34 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 XSS = "<img src=x onerror=alert(1)>"
 
 
-def room_page(browser, base_url: str, room, user):
+# Lets a test cut the page's room connection and keep it down: while blockSockets is set, new room sockets
+# go to a closed port. Frames the page sends on them are kept in sentFrames.
+SOCKET_CONTROL = """
+const NativeWebSocket = window.WebSocket;
+window.sockets = [];
+window.sentFrames = [];
+window.blockSockets = false;
+window.WebSocket = class extends NativeWebSocket {
+  constructor(url, protocols) {
+    const room = String(url).includes("/ws/rooms/");
+    super(room && window.blockSockets ? "ws://127.0.0.1:9/" : url, protocols);
+    if (room) window.sockets.push(this);
+  }
+  send(data) {
+    if (window.sockets.includes(this)) window.sentFrames.push(data);
+    super.send(data);
+  }
+};
+"""
+
+
+def room_page(browser, base_url: str, room, user, *, init_script: str = ""):
     client = Client()
     client.force_login(user)
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base_url}])
+    if init_script:
+        context.add_init_script(init_script)
     page = context.new_page()
     page.problems = []
     page.on("pageerror", lambda error: page.problems.append(f"error: {error}"))
@@ -139,3 +164,26 @@ def test_owner_deletes_a_message_for_everyone_and_a_timeout_stops_the_sender(dap
     assert owner.locator("#chat .chat__text", has_text="after the timeout").count() == 0
     chatter.screenshot(path=str(ARTIFACTS / "chat-timed-out.png"))
     assert owner.problems == [] and chatter.problems == []
+
+
+def test_a_dropped_connection_comes_back_and_fills_the_gap_without_repeats(daphne_server, chromium):  # noqa: F811
+    room = RoomFactory(comment_cooldown_ms=0)
+    reader = room_page(chromium, daphne_server, room, UserFactory(), init_script=SOCKET_CONTROL)
+    writer = room_page(chromium, daphne_server, room, UserFactory())
+    send(writer, "before the drop")
+    reader.wait_for_selector("#chat .chat__text:text-is('before the drop')")
+
+    reader.evaluate("window.blockSockets = true; window.sockets.at(-1).close()")
+    reader.wait_for_selector("[data-chat-status][data-state=offline]")
+    for text in ("missed one", "missed two"):
+        send(writer, text)
+        wait_acknowledged(writer, text)
+    reader.evaluate("window.blockSockets = false")
+
+    reader.wait_for_selector("[data-chat-status][data-state=connected]", timeout=20_000)
+    reader.wait_for_selector("#chat .chat__text:text-is('missed two')", timeout=10_000)
+    shown = reader.eval_on_selector_all("#chat .chat__text", "els => els.map(el => el.textContent)")
+    assert shown == ["before the drop", "missed one", "missed two"]
+    resumes = [frame for frame in reader.evaluate("window.sentFrames") if '"resume"' in frame]
+    assert len(resumes) == 1 and json.loads(resumes[0])["after_seq"] > 0
+    assert reader.problems == []
