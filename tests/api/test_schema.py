@@ -24,7 +24,7 @@ OPERATIONS = {
     "/api/rooms/{id}/chat-settings/": {"get", "patch"},
     "/api/rooms/{id}/moderators/{username}/": {"post", "delete"},
     "/api/users/{username}/": {"get"},
-    "/api/users/{username}/follow/": {"post", "delete"},
+    "/api/users/{username}/follow/": {"post", "patch", "delete"},
     "/api/notifications/": {"get"},
     "/api/notifications/read/": {"post"},
     "/api/vods/": {"get"},
