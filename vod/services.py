@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from accounts.activity import activity_record
 from accounts.models import ActivityLog, User
+from notifications.services import notify_vod_ready
 from streams.models import Stream
 from streams.services import recording_path_allowed
 from vod import media
@@ -180,18 +181,9 @@ def _publish(
     # A VOD its owner or staff hid while it was processing stays hidden; it is processed all the same.
     if vod.status != Vod.Status.HIDDEN:
         vod.status = Vod.Status.READY
-        transaction.on_commit(lambda: _notify_ready(vod))
+        notify_vod_ready(vod=vod)  # sends once this transaction commits
     vod.save()
     return vod
-
-
-def _notify_ready(vod: Vod) -> None:
-    # The follows issue brings notify_vod_ready; until it exists a ready VOD notifies nobody.
-    try:
-        from notifications.services import notify_vod_ready
-    except ImportError:
-        return
-    notify_vod_ready(vod=vod)
 
 
 def vod_fail(*, vod: Vod, reason: str) -> Vod:

@@ -275,3 +275,20 @@ class TestS3:
 def test_served_playlist_points_local_segments_at_media_url(recorded_stream):
     vod = services.vod_process(stream=recorded_stream())
     assert all(url.startswith(f"/media/vods/{vod.pk}/") for url in segment_names(vod_playlist(vod=vod)))
+
+
+def test_followers_are_notified_once_the_vod_is_ready(
+    recorded_stream, celery_eager, django_capture_on_commit_callbacks
+):
+    from notifications.models import Notification
+    from tests.factories import FollowFactory
+
+    stream = recorded_stream(seconds=1)
+    follower = FollowFactory(followed=stream.room.owner).follower
+    with django_capture_on_commit_callbacks(execute=True):
+        vod = services.vod_process(stream=stream)
+    notes = Notification.objects.filter(recipient=follower, kind=Notification.Kind.NEW_VOD)
+    assert [note.vod_id for note in notes] == [vod.pk]
+    with django_capture_on_commit_callbacks(execute=True):
+        services.vod_process(stream=stream)
+    assert notes.count() == 1
