@@ -39,7 +39,6 @@ class ChatPanel {
     this.canModerate = root.dataset.canModerate === "true";
     this.modTemplate = document.getElementById("chat-moderation-menu");
     this.clientSeq = 0;
-    this.stuck = true;
 
     this.danmaku = this.mountDanmaku();
     this.socket = new RoomSocket(root.dataset.roomId);
@@ -137,10 +136,10 @@ class ChatPanel {
   }
 
   append(item) {
-    this.stuck = this.isAtEnd();
+    const readingNewest = this.isAtEnd();
     this.list.append(item);
     while (this.list.children.length > LIST_LIMIT) this.list.firstElementChild.remove();
-    if (this.stuck) this.scrollToEnd();
+    if (readingNewest) this.scrollToEnd();
     else this.pill.hidden = false;
   }
 

@@ -78,6 +78,7 @@ export class DanmakuLayer {
   /** Show one danmaku event ({id, text, mode, color, size, lane}); returns whether it was drawn. */
   add(event) {
     const { enabled, density } = this.settings.values;
+    // Overflow events are for the chat list only; in a hidden tab they would all start at once on return.
     if (!enabled || event.overflow || document.hidden) return false;
     if (this.active.size >= density || this.settings.isBlocked(event.text)) return false;
     const height = this.element.clientHeight;

@@ -37,10 +37,13 @@ window.WebSocket = class extends NativeWebSocket {
 
 
 def room_page(browser, base_url: str, room, user, *, init_script: str = ""):
-    client = Client()
-    client.force_login(user)
     context = browser.new_context(viewport={"width": 1280, "height": 800})
-    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base_url}])
+    if user is not None:
+        client = Client()
+        client.force_login(user)
+        context.add_cookies(
+            [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base_url}]
+        )
     if init_script:
         context.add_init_script(init_script)
     page = context.new_page()
@@ -187,3 +190,15 @@ def test_a_dropped_connection_comes_back_and_fills_the_gap_without_repeats(daphn
     resumes = [frame for frame in reader.evaluate("window.sentFrames") if '"resume"' in frame]
     assert len(resumes) == 1 and json.loads(resumes[0])["after_seq"] > 0
     assert reader.problems == []
+
+
+def test_anonymous_visitors_read_along_and_are_invited_to_log_in(daphne_server, chromium):  # noqa: F811
+    room = RoomFactory()
+    visitor = room_page(chromium, daphne_server, room, None)
+    writer = room_page(chromium, daphne_server, room, UserFactory())
+    send(writer, "hello readers")
+    visitor.wait_for_selector("#chat .chat__text:text-is('hello readers')", timeout=10_000)
+    assert visitor.locator("[data-chat-form]").count() == 0
+    login = visitor.locator("#chat .chat__compose a.btn")
+    assert login.get_attribute("href").startswith("/accounts/login/?next=")
+    assert visitor.problems == []
