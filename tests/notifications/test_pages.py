@@ -141,3 +141,14 @@ def test_prune_drops_only_read_notifications_older_than_90_days(user):
     Notification.objects.filter(pk__in=[old_read.pk, new_read.pk]).update(read_at=timezone.now())
     assert notifications_prune() == 1
     assert set(Notification.objects.values_list("pk", flat=True)) == {old_unread.pk, new_read.pk}
+
+
+def test_each_item_links_to_its_own_vod_or_room(client, user):
+    room = RoomFactory()
+    Notification.objects.create(recipient=user, kind="live_started", room=room, message="Room alert")
+    vod = VodFactory(room=room)
+    Notification.objects.create(recipient=user, kind="new_vod", room=room, vod=vod, message="Video alert")
+    client.force_login(user)
+    body = "".join(client.get(reverse("notifications")).content.decode().split())
+    # The VOD alert comes first (newest); its link must not leak into the room alert after it.
+    assert f'href="/rooms/{room.pk}/">Roomalert' in body
