@@ -2,17 +2,23 @@
 with its danmaku replayed at their moment and the view counted."""
 
 import os
+import signal
+import time
 import uuid
 from contextlib import ExitStack
 from datetime import UTC, datetime
+from pathlib import Path
+from urllib.request import urlopen
 
 import pytest
 from django.test import override_settings
 
+from rooms.selectors import stream_key_active
 from streamlite.mongo import MESSAGES, mongo_client
 from tests.e2e.conftest import REPO_ROOT, free_port, running_daphne, shared_database_url
+from tests.e2e.test_ingest import ingest, publishers, wait_for, wait_idle, wait_live  # noqa: F401 (fixtures)
 from tests.e2e.test_player_browser import chromium  # noqa: F401 (fixture)
-from tests.factories import StreamFactory
+from tests.factories import RoomFactory, StreamFactory
 from tests.vod.conftest import MOTO_KEYS, ffmpeg_recording, moto_server  # noqa: F401 (fixture)
 from vod.models import Vod
 from vod.services import vod_process
@@ -117,3 +123,26 @@ def test_vod_plays_with_danmaku_at_their_moment_and_counts_a_view(
             mongo_client().drop_database(mongo_db)
     vod.refresh_from_db()
     assert vod.view_count == 1
+
+
+def test_a_streamed_session_becomes_a_ready_vod(ingest, publishers):  # noqa: F811
+    """OBS (ffmpeg) → nginx-rtmp → record_done → vod_process (run in the server's process here) → ready."""
+    room = RoomFactory()
+    ffmpeg = publishers(ingest.publish_url(stream_key_active(room=room).secret))
+    wait_live(room)
+    time.sleep(4)
+    ffmpeg.send_signal(signal.SIGINT)
+    ffmpeg.wait(timeout=10)
+    wait_idle(room)
+    vod = wait_for(
+        lambda: Vod.objects.filter(room=room).exclude(status=Vod.Status.PROCESSING).first(),
+        timeout=60,
+        what="the VOD of the stream",
+    )
+    assert (vod.status, vod.failure_reason) == (Vod.Status.READY, "")
+    assert vod.stream.room_id == room.pk and vod.duration_s >= 3
+    with urlopen(f"{ingest.web_url}/vods/{vod.pk}/playlist.m3u8", timeout=10) as playlist:  # noqa: S310
+        text = playlist.read().decode()
+    assert "#EXT-X-ENDLIST" in text and ".ts" in text
+    stored = Path(os.environ["MEDIA_ROOT"]) / vod.playlist_path
+    assert stored.is_file()
