@@ -15,7 +15,11 @@ async function api(url, { method = "GET", body } = {}) {
     headers: { Accept: "application/json", "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  if (!response.ok) throw new Error(String(response.status));
+  if (!response.ok) {
+    // The API's error shape carries a translated sentence for the streamer.
+    const body = await response.json().catch(() => null);
+    throw new Error(body?.error?.message || "");
+  }
   return response.status === 204 ? null : response.json();
 }
 
@@ -106,8 +110,8 @@ class VodDashboard {
     this.error.hidden = true;
     try {
       await request;
-    } catch {
-      this.error.textContent = this.root.dataset.labelError;
+    } catch (error) {
+      this.error.textContent = error.message || this.root.dataset.labelError;
       this.error.hidden = false;
     }
     this.refresh();

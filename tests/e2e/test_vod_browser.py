@@ -18,7 +18,7 @@ from streamlite.mongo import MESSAGES, mongo_client
 from tests.e2e.conftest import REPO_ROOT, free_port, running_daphne, shared_database_url
 from tests.e2e.test_ingest import ingest, publishers, wait_for, wait_idle, wait_live  # noqa: F401 (fixtures)
 from tests.e2e.test_player_browser import chromium  # noqa: F401 (fixture)
-from tests.factories import RoomFactory, StreamFactory
+from tests.factories import RoomFactory, StreamFactory, VodFactory
 from tests.vod.conftest import MOTO_KEYS, ffmpeg_recording, moto_server  # noqa: F401 (fixture)
 from vod.models import Vod
 from vod.services import vod_process
@@ -146,3 +146,37 @@ def test_a_streamed_session_becomes_a_ready_vod(ingest, publishers):  # noqa: F8
     assert "#EXT-X-ENDLIST" in text and ".ts" in text
     stored = Path(os.environ["MEDIA_ROOT"]) / vod.playlist_path
     assert stored.is_file()
+
+
+def test_dashboard_progress_moves_and_a_failed_vod_is_retried(daphne_server, chromium, client):  # noqa: F811
+    vod = VodFactory(status=Vod.Status.PROCESSING, progress=10)
+    failed = VodFactory(
+        room=vod.room, status=Vod.Status.FAILED, failure_reason="The recording file is empty."
+    )
+    client.force_login(vod.room.owner)
+    context = chromium.new_context(viewport={"width": 1280, "height": 1600})
+    context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": daphne_server}]
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{daphne_server}/dashboard/")
+
+    bar = f"[data-vod-row='{vod.pk}'] [data-vod-progress]"
+    page.wait_for_function("(bar) => document.querySelector(bar)?.value === 10", arg=bar, timeout=10_000)
+    Vod.objects.filter(pk=vod.pk).update(progress=55)
+    page.wait_for_function("(bar) => document.querySelector(bar)?.value === 55", arg=bar, timeout=10_000)
+    processing = page.locator(f"[data-vod-row='{vod.pk}']")
+    assert not processing.locator("[data-vod-action=retry]").is_visible()
+    assert not processing.locator("[data-vod-action=publish]").is_visible()
+    row = page.locator(f"[data-vod-row='{failed.pk}']")
+    assert not row.locator("[data-vod-progress]").is_visible()
+    assert row.locator("[data-vod-reason]").inner_text() == "The recording file is empty."
+    # Its stream is gone, so the retry is refused and says so.
+    row.locator("[data-vod-action=retry]").click()
+    page.wait_for_selector("[data-vod-error]:not([hidden])", timeout=10_000)
+    assert "stream of this VOD is gone" in page.inner_text("[data-vod-error]")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("[data-vod-dashboard]").screenshot(path=str(ARTIFACTS / "vod-dashboard.png"))
+    assert errors == []
