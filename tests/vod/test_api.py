@@ -244,3 +244,14 @@ class TestDanmaku:
 
     def test_others_get_no_danmaku_of_unpublished_vods(self, api, vods, mongo_isolated):
         assert_error(api.get(f"/api/vods/{vods['hidden'].pk}/danmaku/?from_ms=0&to_ms=10"), 404)
+
+
+def test_the_list_costs_the_same_queries_whatever_its_length(django_assert_max_num_queries):
+    owner_vod = VodFactory(playlist_path="vods/1/a/index.m3u8")
+    client = signed_in(owner_vod.room.owner)
+    for _n in range(10):
+        VodFactory(room=owner_vod.room, status=Vod.Status.FAILED)
+    # The signed-in user, the count, the page (rooms and owners joined).
+    with django_assert_max_num_queries(3):
+        response = client.get(f"/api/vods/?room={owner_vod.room.pk}")
+    assert response.json()["count"] == 11
