@@ -68,11 +68,12 @@ class ChatPanel {
   }
 
   listen() {
-    const on = (type, handler) => this.socket.addEventListener(type, (event) => handler(event.detail));
+    const on = (type, handler) =>
+      this.socket.addEventListener(type, (event) => handler(event.detail, event.backlog));
     on("chat", (event) => this.showMessage(event));
-    on("danmaku", (event) => {
+    on("danmaku", (event, backlog) => {
       this.showMessage(event);
-      this.danmaku?.add(event);
+      if (!backlog) this.danmaku?.add(event);
     });
     on("ack", (event) => this.onAck(event));
     on("error", (event) => this.onError(event));

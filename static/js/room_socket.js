@@ -2,7 +2,7 @@
 // connections: reconnects with exponential backoff and jitter, then asks for what it missed by `seq`
 // and drops what it already had, so listeners see each message once.
 
-const BACKOFF_FIRST_MS = 500;
+const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 15000;
 const CLOSE_NO_ROOM = 4404; // the room is gone: asking again cannot help
 const SEEN_LIMIT = 1000; // more than the server's recent list (100), so a resume never shows a repeat
@@ -16,6 +16,7 @@ export class RoomSocket extends EventTarget {
     this.lastSeq = 0;
     this.seen = new Set(); // message keys ("chat:12") and seqs of other events
     this.attempt = 0;
+    this.framesSinceOpen = 0;
     this.socket = null;
     this.timer = null;
     this.connect();
@@ -37,6 +38,7 @@ export class RoomSocket extends EventTarget {
     this.socket = socket;
     socket.addEventListener("open", () => {
       this.attempt = 0;
+      this.framesSinceOpen = 0;
       if (this.lastSeq > 0) socket.send(JSON.stringify({ type: "resume", after_seq: this.lastSeq }));
       this.dispatchEvent(new Event("open"));
     });
@@ -50,9 +52,10 @@ export class RoomSocket extends EventTarget {
 
   scheduleReconnect() {
     clearTimeout(this.timer);
-    const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** this.attempt);
+    const ceiling = Math.min(BACKOFF_MAX_MS, 2 * BACKOFF_MIN_MS * 2 ** this.attempt);
     this.attempt += 1;
-    // Half fixed, half random: a server restart must not see every viewer come back in the same instant.
+    // Half fixed, half random (0.5-1 s first, 7.5-15 s at most): a server restart must not see every
+    // viewer come back in the same instant.
     const delay = ceiling / 2 + Math.random() * (ceiling / 2);
     this.timer = setTimeout(() => this.connect(), delay);
   }
@@ -64,10 +67,14 @@ export class RoomSocket extends EventTarget {
     } catch {
       return; // not ours to show; the next frame will be fine
     }
+    // The server's first frame on a connection is its snapshot of the recent past (late joiners and
+    // reconnects): listeners list those messages but don't replay them as if they were said just now.
+    const backlog = this.framesSinceOpen === 0;
+    this.framesSinceOpen += 1;
     const events = frame?.type === "batch" ? frame.events : [frame];
     if (!Array.isArray(events)) return;
     for (const event of events) {
-      if (event && typeof event.type === "string" && this.isNew(event)) this.emit(event);
+      if (event && typeof event.type === "string" && this.isNew(event)) this.emit(event, backlog);
     }
   }
 
@@ -85,8 +92,8 @@ export class RoomSocket extends EventTarget {
     return true;
   }
 
-  emit(event) {
-    this.dispatchEvent(new CustomEvent(event.type, { detail: event }));
+  emit(event, backlog) {
+    this.dispatchEvent(Object.assign(new CustomEvent(event.type, { detail: event }), { backlog }));
     if (event.type === "room_state" || event.type === "viewers") {
       document.dispatchEvent(
         new CustomEvent(`streamlite:${event.type}`, { detail: { ...event, room_id: this.roomId } }),
