@@ -226,10 +226,13 @@ async def load(url: str, tokens: list[str]) -> Tally:
         asyncio.create_task(sender(url, t, tally, box)) for t, box in zip(tokens, outboxes, strict=True)
     ]
     await asyncio.sleep(1)
+    # client_ids unique to this load: the server takes a repeated (user, client_id) once and answers it
+    # with the first ack, so reusing ids across servers would measure nothing but the dedupe.
+    run = os.urandom(4).hex()
     started = time.monotonic()
     for n in range(RATE * SECONDS):
         await asyncio.sleep(max(0.0, started + n / RATE - time.monotonic()))
-        frame = {"type": "chat", "text": f"t={time.monotonic()!r}", "client_id": f"m{n}"}
+        frame = {"type": "chat", "text": f"t={time.monotonic()!r}", "client_id": f"{run}-{n}"}
         outboxes[n % len(outboxes)].put_nowait(json.dumps(frame))
     for box in outboxes:
         box.put_nowait(None)

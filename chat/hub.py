@@ -209,7 +209,7 @@ class Hub:
             started = time.monotonic()
             try:
                 await self.flush()
-            except RedisError:
+            except Exception:  # the tick must outlive any one bad round, or the whole process goes silent
                 logger.exception("chat tick could not publish")
             await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
 
@@ -221,8 +221,12 @@ class Hub:
                 logger.warning("chat pub/sub connection lost; retrying")
                 await asyncio.sleep(1.0)
                 continue
-            if message is not None:
+            if message is None:
+                continue
+            try:
                 self._deliver(message["channel"], message["data"])
+            except Exception:  # one bad message must not stop delivery for every room of the process
+                logger.exception("chat frame could not be delivered")
 
     def _deliver(self, channel: str, data: str) -> None:
         if channel == CONTROL_CHANNEL:
