@@ -1,5 +1,6 @@
 import asyncio
 import json
+import logging
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from functools import partial
@@ -11,6 +12,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
+from redis.exceptions import RedisError
 
 from accounts.models import User
 from notifications import events, presence
@@ -19,6 +21,8 @@ from notifications.selectors import notifications_unread_count
 from rooms.models import Follow
 from streams.models import Stream
 from vod.models import Vod
+
+logger = logging.getLogger(__name__)
 
 # An encoder that drops and comes back within this long is a reconnect, not a new stream to announce.
 RECONNECT_WINDOW = timedelta(minutes=2)
@@ -64,9 +68,15 @@ def _fan_out(*, recipient_ids: Iterable[int], fields: dict) -> int:
             batch_fields = {**fields, "created_at": timezone.now()}
             created = _insert_new(recipient_ids=batch, fields=batch_fields)
             processed += len(batch)
-            online = presence.online_among(created)
-            if online:
-                _push_created(created={pk: created[pk] for pk in online}, fields=batch_fields, runner=runner)
+            try:
+                online = presence.online_among(created)
+                if online:
+                    _push_created(
+                        created={pk: created[pk] for pk in online}, fields=batch_fields, runner=runner
+                    )
+            except RedisError:
+                # Pushes are a courtesy (at most once); the stored rows are what must not be lost.
+                logger.warning("notification pushes skipped for a batch: Redis unavailable", exc_info=True)
     return processed
 
 

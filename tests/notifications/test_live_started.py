@@ -109,3 +109,17 @@ def test_an_ended_or_unknown_stream_is_not_announced(room, followers):
     assert notify_live_started(stream_id=ended.pk) == 0
     assert notify_live_started(stream_id=ended.pk + 1000) == 0
     assert not live_alerts().exists()
+
+
+def test_alerts_are_stored_even_when_pushes_fail(room, followers, settings):
+    from notifications import presence
+
+    stream = Stream.objects.create(room=room, started_at=timezone.now(), client_id="1")
+    # Nothing listens on port 1: every Redis call of the push path fails.
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    presence._sync_client = None
+    try:
+        assert notify_live_started(stream_id=stream.pk) == len(followers)
+    finally:
+        presence._sync_client = None
+    assert live_alerts(stream=stream).count() == len(followers)
