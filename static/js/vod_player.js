@@ -83,8 +83,12 @@ class VodPlayer {
     this.attach();
     // The same layer and viewer settings as the live room (static/js/danmaku.js).
     const settings = new DanmakuSettings();
-    this.replay = new DanmakuReplay(root.dataset.danmakuUrl, new DanmakuLayer(this.video.parentElement, { settings }));
+    const layer = new DanmakuLayer(this.video.parentElement, { settings });
+    this.replay = new DanmakuReplay(root.dataset.danmakuUrl, layer);
     this.bindControls(root.querySelector(".danmaku-controls"), settings);
+    // Comments on screen freeze with the picture and go on with it.
+    this.video.addEventListener("pause", () => layer.setPaused(true));
+    this.video.addEventListener("play", () => layer.setPaused(false));
     this.video.addEventListener("playing", () => this.countView());
     this.video.addEventListener("seeking", () => this.replay.seek());
     setInterval(() => {
