@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.request import urlopen
 
 import pytest
+from celery.signals import task_retry
 from django.core.files.storage import default_storage
 from django.test import Client
 
@@ -247,7 +248,7 @@ class TestS3:
         assert moto.keys(bucket) == []
 
     def test_unreachable_store_retries_then_fails_and_a_later_retry_succeeds(
-        self, recorded_stream, s3_storage, celery_eager, django_capture_on_commit_callbacks
+        self, recorded_stream, s3_storage, django_capture_on_commit_callbacks
     ):
         moto, bucket = s3_storage
         stream = recorded_stream()
@@ -257,16 +258,28 @@ class TestS3:
                 services.vod_process(stream=stream)
             vod = Vod.objects.get(stream=stream)
             assert (vod.status, vod.playlist_path) == (Vod.Status.PROCESSING, "")
-            # The task retries storage errors; once they are used up the VOD fails with the reason.
-            assert services.VodStorageError in vod_process.autoretry_for
-            vod_process.apply(kwargs={"stream_id": stream.pk}, retries=MAX_RETRIES, throw=False)
+            # The task retries storage errors (eagerly here, without the backoff's waits); once they
+            # are used up the VOD fails with the reason.
+            retried = []
+
+            def on_retry(**signal):
+                retried.append(signal["reason"])
+
+            task_retry.connect(on_retry)
+            try:
+                result = vod_process.apply(kwargs={"stream_id": stream.pk}, throw=False)
+            finally:
+                task_retry.disconnect(on_retry)
+            assert result.state == "FAILURE" and len(retried) == MAX_RETRIES
             vod.refresh_from_db()
             assert vod.status == Vod.Status.FAILED and "could not be reached" in vod.failure_reason
         finally:
             moto.start()
         moto.bucket_create(bucket)
-        with django_capture_on_commit_callbacks(execute=True):
+        with django_capture_on_commit_callbacks() as enqueued:
             services.vod_retry(vod=vod)
+        assert len(enqueued) == 1  # the task again, which the worker then runs:
+        vod_process.apply(kwargs={"stream_id": stream.pk})
         vod.refresh_from_db()
         assert vod.status == Vod.Status.READY
         assert vod.playlist_path in moto.keys(bucket)
