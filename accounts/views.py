@@ -12,7 +12,7 @@ from accounts.activity import activity_record
 from accounts.forms import ProfileForm, SignupForm
 from accounts.models import ActivityLog
 from rooms.pagination import paginate
-from rooms.selectors import follow_exists, rooms_of_owner
+from rooms.selectors import rooms_of_owner
 
 
 @sensitive_post_parameters("password1", "password2")
@@ -52,7 +52,6 @@ def profile(request, username: str):
         raise Http404
     context = {
         "profile_user": user,
-        "is_following": follow_exists(follower=request.user, followed=user),
         "rooms_page": paginate(request, rooms_of_owner(owner=user)),
         "streams_page": paginate(request, selectors.user_streams_past(user=user), param="spage"),
         "vods_page": paginate(request, selectors.user_vods_ready(user=user), param="vpage"),

@@ -48,10 +48,11 @@ def room_detail(*, pk: int) -> Room | None:
     )
 
 
-def follow_exists(*, follower: User | AnonymousUser, followed: User) -> bool:
+def follow_of(*, follower: User | AnonymousUser, followed: User) -> Follow | None:
+    """``follower``'s follow of ``followed`` (its bell state with it), or None."""
     if not follower.is_authenticated:
-        return False
-    return Follow.objects.filter(follower=follower, followed=followed).exists()
+        return None
+    return Follow.objects.filter(follower=follower, followed=followed).only("notify").first()
 
 
 def room_vods_ready(*, room: Room) -> QuerySet[Vod]:

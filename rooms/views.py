@@ -53,7 +53,6 @@ def room_detail(request, pk: int):
         raise Http404
     context = {
         "room": room,
-        "is_following": selectors.follow_exists(follower=request.user, followed=room.owner),
         "vods": selectors.room_vods_ready(room=room)[:ROOM_PAGE_VODS],
         "can_moderate": moderation_allowed(room=room, user=request.user),
     }
