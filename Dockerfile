@@ -22,4 +22,4 @@ RUN SECRET_KEY=collectstatic RTMP_HOOK_SECRET=collectstatic python manage.py col
     && chown app var media
 USER app
 EXPOSE 8000
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "streamlite.asgi:application"]
+CMD ["uvicorn", "--host", "0.0.0.0", "--port", "8000", "--lifespan", "off", "--ws-per-message-deflate", "false", "--proxy-headers", "streamlite.asgi:application"]

@@ -67,7 +67,9 @@ $PY manage.py migrate --noinput
 $PY manage.py seed_demo
 $PY manage.py ensure_admin
 
-start web .venv/bin/daphne -b "$WEB_HOST" -p "$WEB_PORT" streamlite.asgi:application
+# uvicorn rather than Daphne: it carried the chat fan-out benchmark (docs/benchmarks.md); per-message
+# deflate off, or each batch frame would be compressed once per socket instead of serialised once.
+start web .venv/bin/uvicorn --host "$WEB_HOST" --port "$WEB_PORT" --lifespan off --ws-per-message-deflate false streamlite.asgi:application
 start worker .venv/bin/celery -A streamlite worker -l info --concurrency 2
 start beat .venv/bin/celery -A streamlite beat -l info -s var/celerybeat-schedule
 if $PY manage.py help render_rtmp_config >/dev/null 2>&1; then
