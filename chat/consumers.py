@@ -1,16 +1,24 @@
 """The room websocket: authenticate (done by streamlite.ws_auth), join the room's hub, send the join batch,
 then hand every incoming frame to chat.pipeline.frame_handle."""
 
+import logging
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.contrib.auth.models import AnonymousUser
+from redis.exceptions import RedisError
 
 from chat import events as chat_events
 from chat import pipeline, presence
 from chat.hub import Hub, Socket, hub_current
 from rooms.models import Room
 
+logger = logging.getLogger(__name__)
+
 CLOSE_NO_ROOM = 4404
+# Redis unreachable (restarting): the client reconnects with backoff, resumes by seq and resends what was
+# not acked, which the dedupe by client_id takes once.
+CLOSE_TRY_LATER = 1013
 
 
 def _room_status(room_id: int) -> str | None:
@@ -52,11 +60,16 @@ class RoomConsumer(AsyncWebsocketConsumer):
         )
         # Subscribe first, then read the snapshot: an event in between arrives twice (clients drop repeats
         # by id/seq) rather than never; the snapshot goes in front of anything already queued.
-        await self.hub.join(room_id=self.room_id, socket=self.socket)
-        viewers = await presence.viewer_join(
-            self.hub, room_id=self.room_id, socket=self.socket, unique_key=self._unique_key(user)
-        )
-        recent = await pipeline.recent_events(hub=self.hub, room_id=self.room_id)
+        try:
+            await self.hub.join(room_id=self.room_id, socket=self.socket)
+            viewers = await presence.viewer_join(
+                self.hub, room_id=self.room_id, socket=self.socket, unique_key=self._unique_key(user)
+            )
+            recent = await pipeline.recent_events(hub=self.hub, room_id=self.room_id)
+        except RedisError:
+            logger.warning("chat socket refused: Redis unreachable")
+            self.socket.kill(CLOSE_TRY_LATER)
+            return
         snapshot = [
             *recent,
             chat_events.viewers_event(count=viewers),
@@ -73,7 +86,12 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data=None, bytes_data=None) -> None:
         if self.socket is None or self.socket.closed:
             return
-        answers = await pipeline.frame_handle(hub=self.hub, sender=self.sender, text=text_data)
+        try:
+            answers = await pipeline.frame_handle(hub=self.hub, sender=self.sender, text=text_data)
+        except RedisError:
+            logger.warning("chat frame not handled: Redis unreachable")
+            self.socket.kill(CLOSE_TRY_LATER)
+            return
         if answers:
             self.socket.push(chat_events.batch_frame(answers))
 
@@ -81,4 +99,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if getattr(self, "socket", None) is None:
             return
         last_here = await self.hub.leave(room_id=self.room_id, socket=self.socket)
-        await presence.viewer_leave(self.hub, room_id=self.room_id, socket=self.socket, last_here=last_here)
+        try:
+            await presence.viewer_leave(
+                self.hub, room_id=self.room_id, socket=self.socket, last_here=last_here
+            )
+        except RedisError:
+            # Its presence entry is no longer beaten, so it goes stale and stops counting by itself.
+            logger.warning("chat viewer leave not recorded: Redis unreachable")

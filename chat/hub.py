@@ -167,11 +167,11 @@ class Hub:
 
     async def join(self, *, room_id: int, socket: Socket) -> None:
         await self.start()
-        sockets = self.rooms.get(room_id)
-        if sockets is None:
-            sockets = self.rooms[room_id] = set()
+        if room_id not in self.rooms:
+            # Subscribed before the room is known here: a failed SUBSCRIBE (Redis down) is retried by the
+            # next joiner instead of leaving the room registered but deaf.
             await self._pubsub.subscribe(frames_channel(room_id))
-        sockets.add(socket)
+        self.rooms.setdefault(room_id, set()).add(socket)
 
     async def leave(self, *, room_id: int, socket: Socket) -> bool:
         """Forget the socket; True when it was the room's last one in this process."""

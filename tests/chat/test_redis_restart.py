@@ -1,0 +1,157 @@
+"""A Redis restart mid-chat (issue 4): the hub's pub/sub reconnects by itself, a client that reconnects
+resumes from its last seq without repeats, chat flows again, and every acknowledged message reaches
+MongoDB exactly once.
+
+The test runs a Redis server of its own with ``--appendonly yes``: acknowledged messages, the id and seq
+counters and the outbox live in Redis until the archiver moves them, so production Redis must persist them
+(AOF) for "acknowledged" to mean anything across a restart. Without it the counters would start again and
+new messages would reuse archived ids. A clean stop (SIGTERM) writes the AOF out; a crash of a Redis run
+with the default ``appendfsync everysec`` could lose up to a second of it."""
+
+import asyncio
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+import redis
+
+from chat.archive import outbox_drain
+from chat.consumers import CLOSE_TRY_LATER
+from chat.hub import frames_channel
+from chat.redis_sync import chat_redis
+from streamlite.mongo import MESSAGES
+from tests.chat.test_archive import free_port
+from tests.chat.test_consumer import events_until, first
+from tests.factories import RoomFactory, UserFactory
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+
+class RedisServer:
+    def __init__(self, *, port: int, folder):
+        self.port, self.folder, self.process = port, folder, None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                shutil.which("redis-server") or "/usr/bin/redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--dir",
+                str(self.folder),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        probe = redis.Redis(port=self.port, socket_timeout=0.2)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                probe.ping()
+                return
+            except redis.RedisError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        # SIGTERM is Redis's clean shutdown: the AOF is flushed and fsynced before it exits.
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=10)
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def chat_redis_flushed(settings, tmp_path):
+    """Overrides the shared fixture: this test's Redis is a server of its own (empty), which it restarts."""
+    server = RedisServer(port=free_port(), folder=tmp_path)
+    server.start()
+    url = f"redis://127.0.0.1:{server.port}/0"
+    settings.REDIS_URL = url
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}}
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [url]}}
+    }
+    chat_redis.cache_clear()  # the sync client is per process; the hub's async one is per event loop
+    yield server
+    server.kill()
+    chat_redis.cache_clear()
+
+
+async def chats(communicator, count: int) -> list[dict]:
+    seen: list[dict] = []
+    while len(seen) < count:
+        seen += [e for e in await events_until(communicator, "chat") if e["type"] == "chat"]
+    return seen
+
+
+async def subscribed(room_id: int) -> None:
+    """Wait until a hub is subscribed to the room's frames on the (restarted) server."""
+    async with asyncio.timeout(10):
+        while not dict(await asyncio.to_thread(chat_redis().pubsub_numsub, frames_channel(room_id)))[
+            frames_channel(room_id)
+        ]:
+            await asyncio.sleep(0.05)
+
+
+async def test_redis_restart_mid_chat(chat_redis_flushed, ws_open, mongo_archive):
+    server = chat_redis_flushed
+    room = await asyncio.to_thread(RoomFactory, comment_cooldown_ms=0)
+    alice, bob, carol = [await asyncio.to_thread(UserFactory, username=n) for n in ("alice", "bob", "carol")]
+    sender = await ws_open(room.pk, user=alice)
+    reader = await ws_open(room.pk, user=bob)
+    away = await ws_open(room.pk, user=carol)
+    acked = []
+    for n in range(3):
+        await sender.send_json_to({"type": "chat", "text": f"before {n}", "client_id": f"b{n}"})
+        acked.append(await first(sender, "ack"))
+    assert [e["text"] for e in await chats(reader, 3)] == ["before 0", "before 1", "before 2"]
+    carol_last_seq = (await chats(away, 3))[-1]["seq"]
+
+    await asyncio.to_thread(server.stop)
+    await away.disconnect()  # carol's network drops during the outage
+    # A message sent meanwhile is not acked: the server closes the socket so that the client reconnects.
+    await sender.send_json_to({"type": "chat", "text": "during", "client_id": "d0"})
+    async with asyncio.timeout(5):
+        while (output := await sender.receive_output(timeout=5))["type"] != "websocket.close":
+            assert '"ack"' not in output["text"]
+    assert output["code"] == CLOSE_TRY_LATER
+    await asyncio.sleep(1.5)  # the hub's reader and tick run into the dead connection meanwhile
+    await asyncio.to_thread(server.start)
+
+    # Nobody reconnected bob's socket: the hub subscribed again by itself and his socket still works.
+    await subscribed(room.pk)
+    sender = await ws_open(room.pk, user=alice)
+    await sender.send_json_to({"type": "chat", "text": "during", "client_id": "d0"})  # the client resends
+    acked.append(await first(sender, "ack"))
+    for n in range(2):
+        await sender.send_json_to({"type": "chat", "text": f"after {n}", "client_id": f"a{n}"})
+        acked.append(await first(sender, "ack"))
+    assert [e["text"] for e in await chats(reader, 3)] == ["during", "after 0", "after 1"]
+    assert [a["id"] for a in acked] == sorted({a["id"] for a in acked})  # the counters survived
+
+    back = await ws_open(room.pk, user=carol)
+    await back.send_json_to({"type": "resume", "after_seq": carol_last_seq})
+    missed = await back.receive_json_from(timeout=3)
+    assert [(e["text"], e["seq"]) for e in missed["events"]] == [
+        ("during", acked[3]["seq"]),
+        ("after 0", acked[4]["seq"]),
+        ("after 1", acked[5]["seq"]),
+    ]
+
+    assert await asyncio.to_thread(outbox_drain, consumer="w", seconds=5) == 6
+    messages = mongo_archive[MESSAGES]
+    for ack in acked:
+        assert await asyncio.to_thread(messages.count_documents, {"_id": ack["id"]}) == 1
+    assert await asyncio.to_thread(messages.count_documents, {}) == len(acked)
