@@ -15,6 +15,9 @@ const ERROR_STRINGS = {
   auth_required: "tAuthRequired",
 };
 
+// The data attribute of #chat holding each moderation endpoint (the template resolves them by name).
+const MODERATION_URLS = { delete: "moderateDeleteUrl", timeout: "moderateTimeoutUrl", ban: "moderateBanUrl" };
+
 // The page's language (Django's), so numbers, times and plurals match the translated strings around them.
 const LOCALE = document.documentElement.lang || undefined;
 const charCount = (text) => [...text].length; // characters, not UTF-16 units: an emoji counts once
@@ -360,7 +363,7 @@ class ChatPanel {
       body = { username, reason: "" };
     }
     try {
-      const response = await fetch(`${this.root.dataset.moderationUrl}${action}/`, {
+      const response = await fetch(this.root.dataset[MODERATION_URLS[action]], {
         method: "POST",
         credentials: "same-origin",
         headers: {
