@@ -41,6 +41,20 @@ def frames_channel(room_id: int) -> str:
     return f"{FRAMES_PREFIX}{room_id}{FRAMES_SUFFIX}"
 
 
+# What a client resuming after a gap must get: the messages, and the deletions of messages it may still
+# show. Viewers and room_state need not be kept: every (re)connect's join batch carries the present ones.
+RESUMABLE = frozenset({"chat", "danmaku", "delete"})
+
+
+def recent_append(pipe, *, room_id: int, events: list[dict]) -> None:
+    """Queue on a Redis pipeline (sync or async) the keeping of the resumable events, seq set, in the
+    room's recent list."""
+    kept = [json.dumps(event, ensure_ascii=False) for event in events if event["type"] in RESUMABLE]
+    if kept:
+        pipe.rpush(recent_key(room_id), *kept)
+        pipe.ltrim(recent_key(room_id), -settings.CHAT_RECENT_COUNT, -1)
+
+
 _async_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Redis]" = weakref.WeakKeyDictionary()
 
 
@@ -284,16 +298,22 @@ def room_events_publish(*, room_id: int, events: list[dict]) -> None:
     if not events:
         return
     redis = chat_redis()
-    last = redis.incrby(seq_key(room_id), len(events))
-    redis.publish(frames_channel(room_id), chat_events.batch_frame(_with_seq(events, last)))
+    numbered = _with_seq(events, redis.incrby(seq_key(room_id), len(events)))
+    with redis.pipeline(transaction=True) as pipe:
+        recent_append(pipe, room_id=room_id, events=numbered)
+        pipe.publish(frames_channel(room_id), chat_events.batch_frame(numbered))
+        pipe.execute()
 
 
 async def room_events_publish_async(*, room_id: int, events: list[dict]) -> None:
     if not events:
         return
     redis = redis_async()
-    last = await redis.incrby(seq_key(room_id), len(events))
-    await redis.publish(frames_channel(room_id), chat_events.batch_frame(_with_seq(events, last)))
+    numbered = _with_seq(events, await redis.incrby(seq_key(room_id), len(events)))
+    async with redis.pipeline(transaction=True) as pipe:
+        recent_append(pipe, room_id=room_id, events=numbered)
+        pipe.publish(frames_channel(room_id), chat_events.batch_frame(numbered))
+        await pipe.execute()
 
 
 def user_sockets_close(*, user_id: int, room_id: int | None = None) -> None:

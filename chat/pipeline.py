@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from chat import events as chat_events
 from chat.events import ErrorCode
-from chat.hub import Hub, recent_key, seq_key
+from chat.hub import Hub, recent_append, recent_key, seq_key
 from chat.lanes import lane_take
 from chat.presence import comment_counted, room_live_stream
 from chat.ratelimit import rate_limit_take
@@ -208,8 +208,7 @@ async def _message_store(
         event=event, room_id=room_id, stream_id=stream_id, user_id=sender.user_id, client_id=client_id
     )
     async with redis.pipeline(transaction=True) as pipe:
-        pipe.rpush(recent_key(room_id), json.dumps(event, ensure_ascii=False))
-        pipe.ltrim(recent_key(room_id), -settings.CHAT_RECENT_COUNT, -1)
+        recent_append(pipe, room_id=room_id, events=[event])
         pipe.xadd(OUTBOX_KEY, {"doc": json.dumps(document, ensure_ascii=False)})
         if stream_id is not None:
             comment_counted(pipe, stream_id=stream_id)
@@ -218,10 +217,14 @@ async def _message_store(
     return chat_events.ack_event(client_id=client_id, id=message_id, seq=seq)
 
 
-async def recent_events(*, hub: Hub, room_id: int, after_seq: int = 0) -> list[dict]:
-    """The room's recent chat and danmaku (oldest first), only those after ``after_seq``."""
-    raw = await hub.redis.lrange(recent_key(room_id), 0, -1)
-    return [event for event in map(json.loads, raw) if event["seq"] > after_seq]
+async def recent_events(*, hub: Hub, room_id: int, after_seq: int | None = None) -> list[dict]:
+    """The room's recent events, oldest first. For a join (no ``after_seq``) its chat and danmaku only
+    (a deleted message is already gone from the list); for a resume everything after ``after_seq``,
+    deletions included, so a message deleted during the client's gap leaves its page too."""
+    events = map(json.loads, await hub.redis.lrange(recent_key(room_id), 0, -1))
+    if after_seq is None:
+        return [event for event in events if event["type"] != "delete"]
+    return [event for event in events if event["seq"] > after_seq]
 
 
 async def frame_handle(*, hub: Hub, sender: Sender, text: str | None) -> list[dict]:

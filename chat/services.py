@@ -99,10 +99,12 @@ def _recent_remove(*, room_id: int, message_id: int) -> None:
     key = recent_key(room_id)
     for raw in client.lrange(key, 0, -1):
         try:
-            event_id = json.loads(raw).get("id")
+            event = json.loads(raw)
+            kind, event_id = event.get("type"), event.get("id")
         except (ValueError, AttributeError):
             continue
-        if event_id == message_id:
+        # Only the message: an earlier delete event of it stays for clients resuming past it.
+        if kind in ("chat", "danmaku") and event_id == message_id:
             client.lrem(key, 0, raw)
 
 

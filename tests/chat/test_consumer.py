@@ -5,6 +5,7 @@ import json
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from chat.models import ChatBan
@@ -256,6 +257,41 @@ async def test_resume_fills_the_gap_without_duplicates(ws_open, room, alice, bob
     frame = await reader.receive_json_from(timeout=3)
     texts = [e["text"] for e in frame["events"]]
     assert texts == ["m2", "m3", "m4"]
+
+
+async def test_resume_delivers_deletions_the_join_batch_hides_deleted_messages(
+    ws_open, mongo_archive, room, alice, bob
+):
+    from chat.services import chat_message_delete
+
+    sender = await ws_open(room.pk, user=alice)
+    acks = []
+    for n in range(3):
+        await sender.send_json_to({"type": "chat", "text": f"m{n}", "client_id": str(n)})
+        acks.append(await first(sender, "ack"))
+    reader = await ws_open(room.pk, user=bob)
+    last_seq = max(e["seq"] for e in reader.join["events"] if "seq" in e)
+    await reader.disconnect()  # bob's connection drops; meanwhile m1 is deleted and m3 sent
+    await database_sync_to_async(chat_message_delete)(room=room, message_id=acks[1]["id"], by=room.owner)
+    deleted = await first(sender, "delete")
+    await sender.send_json_to({"type": "chat", "text": "m3", "client_id": "3"})
+    seen = await events_until(sender, "chat")
+    while not any(e.get("text") == "m3" for e in seen):
+        seen += await events_until(sender, "chat")
+    sent = next(e for e in seen if e.get("text") == "m3")
+
+    back = await ws_open(room.pk, user=bob)
+    assert [e["type"] for e in back.join["events"]] == ["chat", "chat", "chat", "viewers", "room_state"]
+    assert [e["text"] for e in back.join["events"][:3]] == ["m0", "m2", "m3"]
+    await back.send_json_to({"type": "resume", "after_seq": last_seq})
+    async with asyncio.timeout(3):
+        while (frame := await back.receive_json_from(timeout=3))["events"][0]["type"] == "viewers":
+            pass  # a presence beat may come in between
+    assert [(e["type"], e["seq"]) for e in frame["events"]] == [
+        ("delete", deleted["seq"]),
+        ("chat", sent["seq"]),
+    ]
+    assert frame["events"][0]["id"] == acks[1]["id"]
 
 
 async def test_a_resent_client_id_is_taken_once_and_acked_the_same(ws_open, room, alice, bob):
