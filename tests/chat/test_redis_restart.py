@@ -127,6 +127,8 @@ async def test_redis_restart_mid_chat(chat_redis_flushed, ws_open, mongo_archive
         while (output := await sender.receive_output(timeout=5))["type"] != "websocket.close":
             assert '"ack"' not in output["text"]
     assert output["code"] == CLOSE_TRY_LATER
+    refused = await ws_open(room.pk, user=alice, expect_join=False)  # so is a socket opened meanwhile
+    assert await refused.receive_output(timeout=5) == {"type": "websocket.close", "code": CLOSE_TRY_LATER}
     await asyncio.sleep(1.5)  # the hub's reader and tick run into the dead connection meanwhile
     await asyncio.to_thread(server.start)
 
