@@ -8,7 +8,10 @@ from streamlite.models import TimeStampedModel
 class PublishRefusal(models.TextChoices):
     """Why the ingest refused a room's publisher; the label is what its dashboard shows."""
 
-    NOT_APPROVED = "not_approved", _("Streaming needs approval: apply from your dashboard and wait for staff.")
+    NOT_APPROVED = (
+        "not_approved",
+        _("Streaming needs approval: apply from your dashboard and wait for staff."),
+    )
     LIVE_QUOTA = "live_quota", _("You are already live as often at once as your account allows.")
     ALREADY_LIVE = "already_live", _("Another encoder is already publishing to this room with your key.")
 
