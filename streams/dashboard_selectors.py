@@ -1,8 +1,10 @@
 """Reads of the streamer dashboard: the owner's room, its live stream, past streams and their viewers."""
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from accounts.models import StreamerApplication, User
+from chat.models import ChatBan
 from rooms.models import Room
 from streams.models import Stream, ViewerSample
 
@@ -37,3 +39,17 @@ def viewer_series(*, stream: Stream) -> list[tuple[str, int]]:
 
 def streamer_application_latest(*, user: User) -> StreamerApplication | None:
     return StreamerApplication.objects.filter(user=user).order_by("-created_at").first()
+
+
+def room_moderators(*, room: Room) -> QuerySet[User]:
+    return room.moderators.order_by("username")
+
+
+def room_bans_active(*, room: Room) -> QuerySet[ChatBan]:
+    """The room's bans and timeouts still in force (sitewide bans are staff's, not listed), newest first."""
+    return (
+        ChatBan.objects.filter(room=room)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+        .select_related("user")
+        .order_by("-created_at")
+    )

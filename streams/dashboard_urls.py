@@ -8,5 +8,9 @@ urlpatterns = [
     path("room/edit/", views.room_edit_view, name="dashboard_room_edit"),
     path("key/reset/", views.stream_key_reset_view, name="dashboard_key_reset"),
     path("apply/", views.streamer_apply_view, name="dashboard_apply"),
+    path("chat-settings/", views.chat_settings_view, name="dashboard_chat_settings"),
+    path("moderators/add/", views.moderator_add_view, name="dashboard_moderator_add"),
+    path("moderators/<str:username>/remove/", views.moderator_remove_view, name="dashboard_moderator_remove"),
+    path("bans/<str:username>/lift/", views.chat_ban_lift_view, name="dashboard_chat_ban_lift"),
     path("streams/<int:pk>/viewers/", views.stream_viewers_view, name="dashboard_stream_viewers"),
 ]

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import StreamerApplication
+from accounts.models import StreamerApplication, User
 from rooms.models import Category, Room
 
 COVER_MAX_BYTES = 5 * 1024 * 1024
@@ -48,3 +48,70 @@ class StreamerApplicationForm(forms.Form):
         max_length=StreamerApplication._meta.get_field("message").max_length,
         widget=forms.Textarea(attrs={"rows": 4}),
     )
+
+
+SLOW_MODE_MAX_S = 3600
+COOLDOWN_MAX_MS = 60_000
+DASHBOARD_BLOCKED_WORDS_MAX = 200
+BLOCKED_WORD_MAX_CHARS = 50
+
+
+class ChatSettingsForm(forms.Form):
+    allow_comments = forms.BooleanField(label=_("Allow comments"), required=False)
+    slow_mode_seconds = forms.IntegerField(
+        label=_("Slow mode (seconds)"),
+        min_value=0,
+        max_value=SLOW_MODE_MAX_S,
+        help_text=_("How long each viewer waits between messages; 0 turns slow mode off."),
+    )
+    comment_cooldown_ms = forms.IntegerField(
+        label=_("Per-user cooldown (ms)"),
+        min_value=0,
+        max_value=COOLDOWN_MAX_MS,
+        help_text=_("The shortest gap between two messages of one viewer, in milliseconds."),
+    )
+    blocked_words = forms.CharField(
+        label=_("Blocked words"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("One word or phrase per line; messages containing one are refused."),
+    )
+
+    @classmethod
+    def for_room(cls, room: Room) -> "ChatSettingsForm":
+        return cls(
+            initial={
+                "allow_comments": room.allow_comments,
+                "slow_mode_seconds": room.slow_mode_seconds,
+                "comment_cooldown_ms": room.comment_cooldown_ms,
+                "blocked_words": room.blocked_words,
+            }
+        )
+
+    def clean_blocked_words(self) -> list[str]:
+        words = [line.strip() for line in self.cleaned_data["blocked_words"].splitlines() if line.strip()]
+        if len(words) > DASHBOARD_BLOCKED_WORDS_MAX:
+            raise forms.ValidationError(
+                _("At most %(count)d blocked words."),
+                code="too_many",
+                params={"count": DASHBOARD_BLOCKED_WORDS_MAX},
+            )
+        too_long = [word for word in words if len(word) > BLOCKED_WORD_MAX_CHARS]
+        if too_long:
+            raise forms.ValidationError(
+                _("A blocked word may be at most %(max)d characters: %(word)s"),
+                code="word_too_long",
+                params={"max": BLOCKED_WORD_MAX_CHARS, "word": too_long[0]},
+            )
+        return words
+
+
+class ModeratorAddForm(forms.Form):
+    username = forms.CharField(label=_("Username"), max_length=User._meta.get_field("username").max_length)
+
+    def clean_username(self) -> User:
+        # Usernames are unique ignoring case (accounts.services), so a differently cased name still finds one.
+        user = User.objects.filter(username__iexact=self.cleaned_data["username"]).first()
+        if user is None:
+            raise forms.ValidationError(_("There is no user with that username."), code="unknown_user")
+        return user

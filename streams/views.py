@@ -5,18 +5,30 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
 from accounts.services import streamer_application_submit, user_may_stream
+from chat.services import (
+    chat_room_ban_lift,
+    room_chat_rules_update,
+    room_moderator_add,
+    room_moderator_remove,
+)
 from rooms.pagination import paginate
 from rooms.selectors import stream_key_active
 from rooms.services import room_create, room_update, stream_key_reset
 from streams import dashboard_selectors as selectors
-from streams.forms import RoomCreateForm, RoomEditForm, StreamerApplicationForm
+from streams.forms import (
+    ChatSettingsForm,
+    ModeratorAddForm,
+    RoomCreateForm,
+    RoomEditForm,
+    StreamerApplicationForm,
+)
 from streams.selectors import publish_refusal_reason
 
 
@@ -46,6 +58,10 @@ def _render_dashboard(request: HttpRequest, **bound_forms) -> HttpResponse:
         refusal_reason=publish_refusal_reason(room=room),
         edit_form=bound_forms.get("edit_form") or RoomEditForm(instance=room),
         history=paginate(request, selectors.streams_past(room=room)),
+        chat_form=bound_forms.get("chat_form") or ChatSettingsForm.for_room(room),
+        moderator_form=bound_forms.get("moderator_form") or ModeratorAddForm(),
+        moderators=selectors.room_moderators(room=room),
+        chat_bans=selectors.room_bans_active(room=room),
     )
     return render(request, "dashboard/index.html", context)
 
@@ -121,6 +137,61 @@ def streamer_apply_view(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Your application was sent. Staff will decide soon."))
             return redirect("dashboard")
     return _render_dashboard(request, apply_form=form)
+
+
+@never_cache
+@login_required
+@require_POST
+def chat_settings_view(request: HttpRequest) -> HttpResponse:
+    room = _own_room_or_404(request.user)
+    form = ChatSettingsForm(request.POST)
+    if form.is_valid():
+        try:
+            room_chat_rules_update(room=room, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Your chat settings were saved."))
+            return redirect("dashboard")
+    return _render_dashboard(request, chat_form=form)
+
+
+@never_cache
+@login_required
+@require_POST
+def moderator_add_view(request: HttpRequest) -> HttpResponse:
+    room = _own_room_or_404(request.user)
+    form = ModeratorAddForm(request.POST)
+    if form.is_valid():
+        moderator = form.cleaned_data["username"]
+        try:
+            room_moderator_add(room=room, user=moderator, by=request.user)
+        except ValidationError as error:
+            form.add_error("username", error)
+        else:
+            messages.success(request, _("%(name)s now moderates your chat.") % {"name": moderator.username})
+            return redirect("dashboard")
+    return _render_dashboard(request, moderator_form=form)
+
+
+@login_required
+@require_POST
+def moderator_remove_view(request: HttpRequest, username: str) -> HttpResponse:
+    room = _own_room_or_404(request.user)
+    moderator = get_object_or_404(room.moderators, username=username)
+    room_moderator_remove(room=room, user=moderator, by=request.user)
+    messages.success(request, _("%(name)s no longer moderates your chat.") % {"name": moderator.username})
+    return redirect("dashboard")
+
+
+@login_required
+@require_POST
+def chat_ban_lift_view(request: HttpRequest, username: str) -> HttpResponse:
+    room = _own_room_or_404(request.user)
+    banned = get_object_or_404(User, username=username)
+    chat_room_ban_lift(room=room, user=banned, by=request.user)
+    messages.success(request, _("%(name)s may chat in your room again.") % {"name": banned.username})
+    return redirect("dashboard")
 
 
 @login_required
