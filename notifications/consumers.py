@@ -41,3 +41,7 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
 
     async def unread_changed(self, event):
         await self.send_json(events.unread_frame(event["unread"]))
+
+    async def session_closed(self, event):
+        """The account was deactivated: the socket it opened while active must not stay open."""
+        await self.close(code=CLOSE_UNAUTHENTICATED)
