@@ -16,7 +16,7 @@ cleanup() { scripts/services.sh stop "$dir"; rm -rf "$dir"; }
 trap cleanup EXIT
 service_env=$(scripts/services.sh start "$dir" --postgres)
 eval "$service_env"
-export DEBUG=0 SECRET_KEY=bench-secret-key RTMP_HOOK_SECRET=bench-hook-secret BENCH_TMP="$dir"
+export DEBUG=0 SECRET_KEY=bench-secret-key-of-at-least-thirty-two-bytes RTMP_HOOK_SECRET=bench-hook-secret BENCH_TMP="$dir"
 export STATIC_ROOT="$dir/static" MEDIA_ROOT="$dir/media" HLS_ROOT="$dir/hls" RECORDINGS_ROOT="$dir/recordings"
 .venv/bin/python manage.py migrate -v0
 .venv/bin/python manage.py collectstatic --noinput -v0

@@ -15,6 +15,8 @@ have_cmd nginx /usr/sbin/nginx || need_pkgs+=(nginx-light)
 [ -f /usr/lib/nginx/modules/ngx_rtmp_module.so ] || need_pkgs+=(libnginx-mod-rtmp)
 have_cmd ffmpeg /usr/bin/ffmpeg || need_pkgs+=(ffmpeg)
 have_cmd chromium /usr/bin/chromium || need_pkgs+=(chromium)
+# Glyphs for Chinese, Korean and Japanese names and danmaku in the browser tests' screenshots.
+[ -d /usr/share/fonts/opentype/noto ] || need_pkgs+=(fonts-noto-cjk)
 have_cmd npm /usr/bin/npm || need_pkgs+=(npm)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "Installing system packages: ${need_pkgs[*]}"

@@ -10,7 +10,7 @@ cleanup() { scripts/services.sh stop "$dir"; rm -rf "$dir"; }
 trap cleanup EXIT
 service_env=$(scripts/services.sh start "$dir" --postgres)
 eval "$service_env"
-export DEBUG=0 SECRET_KEY=test-secret-key RTMP_HOOK_SECRET=test-hook-secret
+export DEBUG=0 SECRET_KEY=test-secret-key-of-at-least-thirty-two-bytes RTMP_HOOK_SECRET=test-hook-secret
 export TEST_TMP="$dir" STATIC_ROOT="$dir/static" MEDIA_ROOT="$dir/media"
 .venv/bin/python manage.py collectstatic --noinput -v0
 .venv/bin/python -m pytest "$@"
