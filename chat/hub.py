@@ -228,11 +228,17 @@ class Hub:
             await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
 
     async def _read(self) -> None:
+        lost = False
         while True:
             try:
+                # redis-py reconnects and subscribes again to every channel on the next read.
                 message = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                if lost:
+                    await self._refill()
+                    lost = False
             except RedisError:
                 logger.warning("chat pub/sub connection lost; retrying")
+                lost = True
                 await asyncio.sleep(1.0)
                 continue
             if message is None:
@@ -241,6 +247,24 @@ class Hub:
                 self._deliver(message["channel"], message["data"])
             except Exception:  # one bad message must not stop delivery for every room of the process
                 logger.exception("chat frame could not be delivered")
+
+    async def _refill(self) -> None:
+        """Back on pub/sub after losing it: the frames published meanwhile, and a tick that failed in
+        the outage, never reached the local sockets, which would not know it (they resume only after a
+        reconnect). So each local room gets its recent list again; clients drop repeats by id/seq."""
+        room_ids = list(self.rooms)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for room_id in room_ids:
+                pipe.lrange(recent_key(room_id), 0, -1)
+            recents = await pipe.execute()
+        for room_id, raw in zip(room_ids, recents, strict=True):
+            if not raw:
+                continue
+            try:
+                frame = chat_events.batch_frame([json.loads(event) for event in raw])
+                self._deliver(frames_channel(room_id), frame)
+            except Exception:  # like a bad live frame: the other rooms are still refilled
+                logger.exception("chat room %s could not be refilled", room_id)
 
     def _deliver(self, channel: str, data: str) -> None:
         if channel == CONTROL_CHANNEL:

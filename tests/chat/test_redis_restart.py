@@ -9,6 +9,7 @@ new messages would reuse archived ids. A clean stop (SIGTERM) writes the AOF out
 with the default ``appendfsync everysec`` could lose up to a second of it."""
 
 import asyncio
+import json
 import shutil
 import signal
 import subprocess
@@ -19,7 +20,7 @@ import redis
 
 from chat.archive import outbox_drain
 from chat.consumers import CLOSE_TRY_LATER
-from chat.hub import frames_channel
+from chat.hub import Socket, frames_channel, recent_key
 from chat.redis_sync import chat_redis
 from streamlite.mongo import MESSAGES
 from tests.chat.test_archive import free_port
@@ -90,10 +91,15 @@ def chat_redis_flushed(settings, tmp_path):
 
 
 async def chats(communicator, count: int) -> list[dict]:
-    seen: list[dict] = []
-    while len(seen) < count:
-        seen += [e for e in await events_until(communicator, "chat") if e["type"] == "chat"]
-    return seen
+    """The next ``count`` chat messages the socket shows, repeats dropped by id as the page does."""
+    shown = communicator.shown = getattr(communicator, "shown", set())
+    fresh: list[dict] = []
+    while len(fresh) < count:
+        for event in await events_until(communicator, "chat"):
+            if event["type"] == "chat" and event["id"] not in shown:
+                shown.add(event["id"])
+                fresh.append(event)
+    return fresh
 
 
 async def subscribed(room_id: int) -> None:
@@ -157,3 +163,26 @@ async def test_redis_restart_mid_chat(chat_redis_flushed, ws_open, mongo_archive
     for ack in acked:
         assert await asyncio.to_thread(messages.count_documents, {"_id": ack["id"]}) == 1
     assert await asyncio.to_thread(messages.count_documents, {}) == len(acked)
+
+
+async def test_the_hub_refills_its_rooms_after_pubsub_came_back(chat_redis_flushed, chat_hub):
+    """A frame lost with the connection (a tick that failed, another process's publish before this hub
+    subscribed again) would leave a connected socket with a gap it cannot see: the hub sends the room's
+    recent events again once it is back."""
+    frames = []
+
+    async def send(frame):
+        frames.append(json.loads(frame))
+
+    async def close(code):
+        pass
+
+    await chat_hub.join(room_id=5, socket=Socket(send=send, close=close, user_id=None))
+    lost = {"type": "chat", "id": 1, "seq": 1, "text": "never published", "user": {"username": "a"}}
+    await asyncio.to_thread(chat_redis().rpush, recent_key(5), json.dumps(lost))
+    await asyncio.to_thread(chat_redis_flushed.stop)
+    await asyncio.sleep(1.5)
+    await asyncio.to_thread(chat_redis_flushed.start)
+    async with asyncio.timeout(10):
+        while not any(lost in frame["events"] for frame in frames):
+            await asyncio.sleep(0.05)
