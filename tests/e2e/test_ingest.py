@@ -12,7 +12,9 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from urllib.request import urlopen
+from urllib.error import HTTPError
+from urllib.parse import urlencode
+from urllib.request import Request, urlopen
 
 import pytest
 from django.test import override_settings
@@ -24,6 +26,7 @@ from streamlite.celery import app as celery_app
 from streams import services
 from streams.ingest import rtmp_config_render
 from streams.models import Stream
+from streams.selectors import BAD_KEY_LIMIT
 from streams.tasks import ingest_reconcile
 from tests.e2e.conftest import free_port, running_daphne, shared_database_url
 from tests.factories import RoomFactory
@@ -183,12 +186,40 @@ def test_publish_plays_under_the_public_name_and_stopping_ends_it(ingest, publis
     )
     assert Path(stream.recording_path).parent == ingest.recordings_root
     assert key not in stream.recording_path
+    # The web server logs at INFO: no line of it may carry the key.
+    assert key not in (ingest.folder / "daphne.log").read_text()
 
 
 def test_wrong_key_fails_and_opens_no_stream(ingest, publishers):
     RoomFactory()
     ffmpeg = publishers(ingest.publish_url("sk_this_key_was_never_issued_by_us_0123"))
     assert ffmpeg.wait(timeout=10) != 0
+    assert not Stream.objects.exists()
+
+
+@pytest.mark.parametrize("secret", ["", "not-the-hook-secret"])
+def test_a_hook_call_without_the_secret_is_refused_and_changes_nothing(ingest, secret):
+    room = RoomFactory()
+    fields = {"call": "publish", "app": "live", "name": stream_key_active(room=room).secret, "clientid": "1"}
+    request = Request(  # noqa: S310 (loopback)
+        f"{ingest.web_url}/hooks/rtmp/publish?secret={secret}", data=urlencode(fields).encode(), method="POST"
+    )
+    with pytest.raises(HTTPError) as refused:
+        urlopen(request, timeout=10)  # noqa: S310 (loopback)
+    assert refused.value.code == 403
+    assert room_status(room) == Room.Status.IDLE
+    assert not Stream.objects.exists()
+
+
+def test_an_address_trying_many_wrong_keys_is_refused_even_with_the_right_one(ingest, publishers):
+    room = RoomFactory()
+    for attempt in range(BAD_KEY_LIMIT):
+        assert (
+            publishers(ingest.publish_url(f"sk_guessed_key_number_{attempt:04d}_xxxxxxxx")).wait(timeout=10)
+            != 0
+        )
+    right = publishers(ingest.publish_url(stream_key_active(room=room).secret))
+    assert right.wait(timeout=10) != 0
     assert not Stream.objects.exists()
 
 
