@@ -39,6 +39,8 @@ fi
 if [ ! -f static/vendor/.installed ] || [ package-lock.json -nt static/vendor/.installed ]; then
   npm ci --silent --no-audit --no-fund
   mkdir -p static/vendor
-  cp node_modules/hls.js/dist/hls.min.js node_modules/hls.js/dist/hls.min.js.map static/vendor/
+  # Served without its source map: the map is only for debugging hls.js itself.
+  sed "/^\/\/# sourceMappingURL=/d" node_modules/hls.js/dist/hls.min.js >static/vendor/hls.min.js
+  rm -f static/vendor/hls.min.js.map
   touch static/vendor/.installed
 fi
