@@ -43,6 +43,11 @@ class MessageUserSerializer(serializers.Serializer):
     display_name = serializers.CharField()
 
 
+def archived_user(doc: dict) -> dict:
+    """The author of an archived message (chat history, VOD danmaku), in MessageUserSerializer's shape."""
+    return {"username": doc.get("username", ""), "display_name": doc.get("display_name", "")}
+
+
 class MessageOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="_id")
     user = serializers.SerializerMethodField()
@@ -56,7 +61,7 @@ class MessageOutputSerializer(serializers.Serializer):
 
     @extend_schema_field(MessageUserSerializer)
     def get_user(self, doc) -> MessageUserSerializer:
-        return {"username": doc.get("username", ""), "display_name": doc.get("display_name", "")}
+        return archived_user(doc)
 
     def to_representation(self, doc):
         # Documents come from another process: a field it left out reads as empty, never as a 500.

@@ -10,6 +10,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated, IsAuthenticate
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from chat.apis import MessageUserSerializer, archived_user
 from vod import selectors, services
 from vod.models import Vod
 
@@ -186,11 +187,6 @@ class DanmakuWindowSerializer(serializers.Serializer):
         return attrs
 
 
-class DanmakuUserSerializer(serializers.Serializer):
-    username = serializers.CharField()
-    display_name = serializers.CharField()
-
-
 class DanmakuOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="_id")
     user = serializers.SerializerMethodField()
@@ -201,9 +197,9 @@ class DanmakuOutputSerializer(serializers.Serializer):
     lane = serializers.IntegerField(allow_null=True, default=None)
     vpos_ms = serializers.IntegerField()
 
-    @extend_schema_field(DanmakuUserSerializer)
+    @extend_schema_field(MessageUserSerializer)
     def get_user(self, document) -> dict:
-        return {"username": document.get("username", ""), "display_name": document.get("display_name", "")}
+        return archived_user(document)
 
 
 class DanmakuWindowOutputSerializer(serializers.Serializer):
