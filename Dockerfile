@@ -6,9 +6,9 @@ RUN npm ci --no-audit --no-fund
 
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-# ffmpeg/ffprobe: the worker probes, remuxes and thumbnails recordings.
+# ffmpeg/ffprobe: the worker probes, remuxes and thumbnails recordings. gettext: compilemessages.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ffmpeg \
+    && apt-get install -y --no-install-recommends ffmpeg gettext \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY requirements.txt .
@@ -16,7 +16,8 @@ RUN pip install -r requirements.txt
 COPY . .
 COPY --from=assets /src/node_modules/hls.js/dist/hls.min.js /src/node_modules/hls.js/dist/hls.min.js.map static/vendor/
 # Settings insist on real secrets when DEBUG is off; collectstatic needs neither, so placeholders do.
-RUN SECRET_KEY=collectstatic RTMP_HOOK_SECRET=collectstatic python manage.py collectstatic --noinput -v0 \
+RUN SECRET_KEY=collectstatic RTMP_HOOK_SECRET=collectstatic python manage.py compilemessages -v0 \
+    && SECRET_KEY=collectstatic RTMP_HOOK_SECRET=collectstatic python manage.py collectstatic --noinput -v0 \
     && useradd --system --create-home app \
     && mkdir -p var media \
     && chown app var media

@@ -78,7 +78,7 @@ class ProfileForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ("display_name", "bio", "avatar")
+        fields = ("display_name", "bio", "avatar", "language")
         widgets = {"bio": forms.Textarea(attrs={"rows": 5})}
 
     def __init__(self, *args, **kwargs):
@@ -86,3 +86,4 @@ class ProfileForm(forms.ModelForm):
         self.fields["avatar"].help_text = _(
             "JPEG, PNG, WebP or GIF, up to %(limit)s and %(side)s×%(side)s pixels."
         ) % {"limit": filesizeformat(settings.AVATAR_MAX_BYTES), "side": AVATAR_MAX_SIDE}
+        self.fields["language"].choices = [("", _("Same as my browser")), *settings.LANGUAGES]

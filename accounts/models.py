@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.db import models
@@ -22,6 +23,14 @@ class User(AbstractUser):
     bio = models.TextField(_("bio"), max_length=1000, blank=True)
     room_quota = models.PositiveSmallIntegerField(_("room quota"), default=1)
     live_quota = models.PositiveSmallIntegerField(_("concurrent live streams quota"), default=1)
+    # Blank: the site follows the browser (Accept-Language) until the user picks a language.
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text=_("The language of the site for you. Empty: your browser's language."),
+    )
 
     objects = UserManager()
 

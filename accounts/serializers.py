@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -39,6 +40,8 @@ class MeUpdateInputSerializer(serializers.Serializer):
     bio = serializers.CharField(
         max_length=User._meta.get_field("bio").max_length, required=False, allow_blank=True
     )
+    # Blank: follow the browser's Accept-Language.
+    language = serializers.ChoiceField(choices=settings.LANGUAGES, required=False, allow_blank=True)
 
 
 class MeOutputSerializer(UserBriefSerializer):
@@ -46,6 +49,7 @@ class MeOutputSerializer(UserBriefSerializer):
     email = serializers.EmailField()
     bio = serializers.CharField()
     is_staff = serializers.BooleanField()
+    language = serializers.CharField()
     date_joined = serializers.DateTimeField()
 
 

@@ -89,11 +89,12 @@ def user_register(*, username: str, email: str, password: str, display_name: str
     return user
 
 
-def profile_update(*, user: User, display_name: str | None = None, bio: str | None = None) -> User:
-    """Change the public profile text; None leaves a field as it is."""
-    changes = {
-        name: value for name, value in (("display_name", display_name), ("bio", bio)) if value is not None
-    }
+def profile_update(
+    *, user: User, display_name: str | None = None, bio: str | None = None, language: str | None = None
+) -> User:
+    """Change the public profile text or the site language; None leaves a field as it is."""
+    given = (("display_name", display_name), ("bio", bio), ("language", language))
+    changes = {name: value for name, value in given if value is not None}
     for name, value in changes.items():
         setattr(user, name, value)
     others = [field.name for field in User._meta.fields if field.name not in changes]

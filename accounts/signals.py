@@ -1,5 +1,5 @@
-"""Account signals: log-ins, failed log-ins and log-outs land in the activity log; a deactivated
-account loses its open websockets."""
+"""Account signals: log-ins, failed log-ins and log-outs land in the activity log; a log-in brings
+the saved site language; a deactivated account loses its open websockets."""
 
 from functools import partial
 
@@ -13,6 +13,7 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from accounts.activity import activity_record
+from accounts.middleware import LOGIN_LANGUAGE_ATTR
 from accounts.models import ActivityLog
 
 # Long enough for any real username; a pasted essay in the login box is cut, not stored whole.
@@ -22,6 +23,14 @@ ATTEMPTED_USERNAME_MAX = 150
 @receiver(user_logged_in, dispatch_uid="accounts.activity.login")
 def record_login(sender, request, user, **kwargs):
     activity_record(action=ActivityLog.Action.LOGIN, user=user, request=request)
+
+
+@receiver(user_logged_in, dispatch_uid="accounts.language.login")
+def apply_saved_language(sender, request, user, **kwargs):
+    # A saved choice beats whatever this browser was set to before the log-in (the middleware writes
+    # the cookie on the response); without one the browser keeps its own.
+    if request is not None and user.language:
+        setattr(request, LOGIN_LANGUAGE_ATTR, user.language)
 
 
 @receiver(user_login_failed, dispatch_uid="accounts.activity.login_failed")

@@ -1,15 +1,20 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
+from django.views.i18n import set_language
 
-from accounts import selectors
+from accounts import selectors, services
 from accounts.activity import activity_record
 from accounts.forms import ProfileForm, SignupForm
+from accounts.middleware import language_cookie_set
 from accounts.models import ActivityLog
 from rooms.pagination import paginate
 from rooms.selectors import rooms_of_owner
@@ -40,9 +45,15 @@ def profile_edit(request):
     # Always the signed-in user's own row: there is no id in the URL to point at someone else.
     form = ProfileForm(request.POST or None, request.FILES or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        user = form.save()
+        response = redirect("profile_edit")
+        if "language" in form.changed_data:
+            # Applies from the next page on, in this browser too (the cookie outranks the saved choice).
+            language_cookie_set(response, user.language)
+            if user.language:
+                translation.activate(user.language)
         messages.success(request, _("Your profile is saved."))
-        return redirect("profile_edit")
+        return response
     return render(request, "accounts/profile_edit.html", {"form": form})
 
 
@@ -57,3 +68,14 @@ def profile(request, username: str):
         "vods_page": paginate(request, selectors.user_vods_ready(user=user), param="vpage"),
     }
     return render(request, "accounts/profile.html", context)
+
+
+@require_POST
+def language_set(request):
+    """The navigation bar's switcher: Django's set_language (cookie, redirect back), and a signed-in
+    user's choice is saved so that it follows them to the next log-in on any browser."""
+    response = set_language(request)
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        services.profile_update(user=request.user, language=language)
+    return response

@@ -18,6 +18,8 @@ have_cmd chromium /usr/bin/chromium || need_pkgs+=(chromium)
 # Glyphs for Chinese, Korean and Japanese names and danmaku in the browser tests' screenshots.
 [ -d /usr/share/fonts/opentype/noto ] || need_pkgs+=(fonts-noto-cjk)
 have_cmd npm /usr/bin/npm || need_pkgs+=(npm)
+# msgfmt for compilemessages (the .mo catalogues are built, not committed); msgattrib for the catalogue test.
+have_cmd msgfmt /usr/bin/msgfmt || need_pkgs+=(gettext)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "Installing system packages: ${need_pkgs[*]}"
   $SUDO apt-get update -qq

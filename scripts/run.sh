@@ -63,6 +63,7 @@ wait_port() {
 }
 
 scripts/services.sh start var/services >/dev/null
+$PY manage.py compilemessages -v0 --ignore=.venv --ignore=node_modules
 $PY manage.py migrate --noinput
 $PY manage.py seed_demo
 $PY manage.py ensure_admin

@@ -12,5 +12,6 @@ service_env=$(scripts/services.sh start "$dir" --postgres)
 eval "$service_env"
 export DEBUG=0 SECRET_KEY=test-secret-key-of-at-least-thirty-two-bytes RTMP_HOOK_SECRET=test-hook-secret
 export TEST_TMP="$dir" STATIC_ROOT="$dir/static" MEDIA_ROOT="$dir/media"
+.venv/bin/python manage.py compilemessages -v0 --ignore=.venv --ignore=node_modules
 .venv/bin/python manage.py collectstatic --noinput -v0
 .venv/bin/python -m pytest "$@"

@@ -1,9 +1,29 @@
+from datetime import UTC, datetime
+from pathlib import Path
+
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django.views.decorators.cache import cache_page
+from django.views.decorators.http import last_modified
+from django.views.i18n import JavaScriptCatalog
 
+from accounts.views import language_set
 from notifications.views import following
 from streamlite.health import healthz
+
+# The JavaScript catalogue changes only when compilemessages runs: its newest .mo file dates it, so the
+# cache (keyed per language by cache_page itself) starts afresh after a deploy and browsers revalidate.
+CATALOGUE_COMPILED_AT = max(
+    (
+        datetime.fromtimestamp(mo.stat().st_mtime, tz=UTC)
+        for mo in Path(settings.BASE_DIR, "locale").glob("*/*/*.mo")
+    ),
+    default=datetime(2000, 1, 1, tzinfo=UTC),
+)
+javascript_catalog = cache_page(60 * 60 * 24, key_prefix=f"jsi18n-{CATALOGUE_COMPILED_AT.timestamp():.0f}")(
+    last_modified(lambda request: CATALOGUE_COMPILED_AT)(JavaScriptCatalog.as_view())
+)
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -15,6 +35,8 @@ urlpatterns = [
     path("following/", following, name="following"),
     path("vods/", include("vod.urls")),
     path("healthz", healthz, name="healthz"),
+    path("i18n/setlang/", language_set, name="set_language"),
+    path("jsi18n/", javascript_catalog, name="javascript-catalog"),
     path("", include("rooms.urls")),
 ]
 

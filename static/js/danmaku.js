@@ -98,7 +98,7 @@ export class DanmakuLayer {
     if (event.id != null) item.dataset.id = String(event.id);
     if (/^#[0-9a-f]{6}$/i.test(event.color || "")) item.style.color = event.color;
     item.style.fontSize = `${fontPx * (SIZE_SCALE[event.size] || 1)}px`;
-    item.style.lineHeight = `${laneHeight}px`;
+    item.style.lineHeight = String(LANE_LINE_HEIGHT); // of its own size: a big comment is not clipped
     if (event.mode === "bottom") item.style.top = `${usable - (lane + 1) * laneHeight}px`;
     else item.style.top = `${lane * laneHeight}px`;
     this.element.append(item);
