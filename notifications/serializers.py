@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from notifications.models import Notification
+from notifications.texts import notification_text_of
 from rooms.serializers import UserBriefSerializer
 
 
@@ -14,9 +15,13 @@ class TitledRefSerializer(serializers.Serializer):
 class NotificationOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=Notification.Kind.choices)
-    message = serializers.CharField()
+    message = serializers.SerializerMethodField()
     actor = UserBriefSerializer(allow_null=True)
     room = TitledRefSerializer(allow_null=True)
     vod = TitledRefSerializer(allow_null=True)
     read_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
+
+    def get_message(self, notification: Notification) -> str:
+        # In the reader's language (notifications.texts); the stored sentence for system messages.
+        return notification_text_of(notification)

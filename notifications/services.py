@@ -11,13 +11,13 @@ from django.db import connections, transaction
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.text import Truncator
-from django.utils.translation import gettext as _
 from redis.exceptions import RedisError
 
 from accounts.models import User
 from notifications import events, presence
 from notifications.models import Notification
 from notifications.selectors import notifications_unread_count
+from notifications.texts import notification_text
 from rooms.models import Follow
 from streams.models import Stream
 from vod.models import Vod
@@ -150,7 +150,7 @@ def notifications_for_live_start(*, stream_id: int) -> int:
         .values_list("follower_id", flat=True)
         .iterator(chunk_size=FAN_OUT_BATCH)
     )
-    message = _("%(name)s is live: %(title)s") % {"name": room.owner.shown_name, "title": room.title}
+    message = notification_text(kind=Notification.Kind.LIVE_STARTED, actor=room.owner, room=room, vod=None)
     fields = {
         "kind": Notification.Kind.LIVE_STARTED,
         "actor": room.owner,
@@ -186,7 +186,7 @@ def notifications_for_vod(*, vod_id: int) -> int:
         .values_list("follower_id", flat=True)
         .iterator(chunk_size=FAN_OUT_BATCH)
     )
-    message = _("New video from %(name)s: %(title)s") % {"name": owner.shown_name, "title": vod.title}
+    message = notification_text(kind=Notification.Kind.NEW_VOD, actor=owner, room=vod.room, vod=vod)
     fields = {
         "kind": Notification.Kind.NEW_VOD,
         "actor": owner,
@@ -208,7 +208,9 @@ def notifications_for_new_follower(*, follow_id: int) -> int:
         "room": None,
         "vod": None,
         "stream": None,
-        "message": _message(_("%(name)s followed you.") % {"name": follow.follower.shown_name}),
+        "message": _message(
+            notification_text(kind=Notification.Kind.NEW_FOLLOWER, actor=follow.follower, room=None, vod=None)
+        ),
     }
     return _fan_out(recipient_ids=[follow.followed_id], fields=fields)
 

@@ -6,13 +6,42 @@ import { RoomSocket } from "./room_socket.js";
 const LIST_LIMIT = 300; // older messages leave the list so a long stream does not grow the page forever
 const STICK_PX = 40; // this close to the bottom counts as "reading the newest"
 const COMPOSER_KEY = "streamlite.composer";
-const ERROR_STRINGS = {
-  rate_limited: "tRateLimited",
-  banned: "tBanned",
-  too_long: "tTooLong",
-  comments_off: "tCommentsOff",
-  invalid: "tInvalid",
-  auth_required: "tAuthRequired",
+// gettext, ngettext and interpolate come from Django's JavaScript catalogue (/jsi18n/, base.html).
+const say = (format, values) => interpolate(format, values, true);
+
+// The websocket's error codes (DESIGN §3) in the reader's language; the server's own sentence is only
+// the fallback for a code this page does not know yet.
+const ERROR_TEXTS = {
+  rate_limited: ({ retry_after_ms: retryMs }) => {
+    const seconds = Math.max(1, Math.ceil((Number(retryMs) || 1000) / 1000));
+    return say(
+      ngettext(
+        "You are sending too fast. Try again in %(seconds)s second.",
+        "You are sending too fast. Try again in %(seconds)s seconds.",
+        seconds,
+      ),
+      { seconds: new Intl.NumberFormat(LOCALE).format(seconds) },
+    );
+  },
+  banned: () => gettext("You are banned from chatting in this room."),
+  too_long: (_event, maxLength) =>
+    say(
+      ngettext(
+        "Too long: a message has at most %(count)s character.",
+        "Too long: a message has at most %(count)s characters.",
+        maxLength,
+      ),
+      { count: new Intl.NumberFormat(LOCALE).format(maxLength) },
+    ),
+  comments_off: () => gettext("Comments are turned off in this room."),
+  invalid: () => gettext("This message cannot be sent."),
+  auth_required: () => gettext("You need to be logged in to chat."),
+};
+
+const STATUS_TEXTS = {
+  connecting: () => gettext("Connecting…"),
+  connected: () => gettext("Connected"),
+  offline: () => gettext("Not connected. Reconnecting…"),
 };
 
 // The data attribute of #chat holding each moderation endpoint (the template resolves them by name).
@@ -27,10 +56,11 @@ function timeLabel(iso) {
   return date.toLocaleTimeString(LOCALE, { hour: "2-digit", minute: "2-digit" });
 }
 
+const moderationFailed = (reason) => say(gettext("That did not work: %(reason)s"), { reason });
+
 class ChatPanel {
   constructor(root) {
     this.root = root;
-    this.t = document.getElementById("chat-strings").dataset;
     this.list = root.querySelector("[data-chat-list]");
     this.pill = root.querySelector("[data-chat-pill]");
     this.alert = root.querySelector("[data-chat-alert]");
@@ -88,18 +118,15 @@ class ChatPanel {
 
   showStatus(state) {
     this.status.dataset.state = state;
-    this.status.textContent = this.t[`t${state[0].toUpperCase()}${state.slice(1)}`] || "";
+    this.status.textContent = STATUS_TEXTS[state]?.() || "";
   }
 
   showViewers(count) {
     const shown = new Intl.NumberFormat(LOCALE).format(count);
     this.viewers.textContent = shown;
-    // The room heading's sentence too; Django's catalog gives the singular and plural forms.
+    // The room heading's sentence too, in the plural form of the page's language.
     const heading = document.querySelector("[data-room-viewers]");
-    if (heading) {
-      const form = new Intl.PluralRules(LOCALE).select(count) === "one" ? this.t.tViewersOne : this.t.tViewersOther;
-      heading.textContent = form.replace("{count}", shown);
-    }
+    if (heading) heading.textContent = say(ngettext("%(count)s viewer", "%(count)s viewers", count), { count: shown });
   }
 
   // ---- the list ----
@@ -124,7 +151,7 @@ class ChatPanel {
     if (type === "danmaku") {
       const tag = document.createElement("span");
       tag.className = "chat__tag";
-      tag.textContent = this.t.tDanmaku;
+      tag.textContent = gettext("Danmaku");
       name.after(" ", tag);
     }
     if (this.canModerate) item.append(this.modTemplate.content.firstElementChild.cloneNode(true));
@@ -247,13 +274,13 @@ class ChatPanel {
         ? { type: "danmaku", text, mode: choice.mode, color: choice.color, size: choice.size, client_id: clientId }
         : { type: "chat", text, client_id: clientId };
     if (!this.socket.send(frame)) {
-      this.showAlert(this.t.tOffline);
+      this.showAlert(STATUS_TEXTS.offline());
       return;
     }
     const pending = this.buildMessage({ user: { username: this.username }, text, type: frame.type });
     pending.classList.add("is-pending");
     pending.dataset.clientId = clientId;
-    pending.title = this.t.tPending;
+    pending.title = gettext("Sending…");
     pending.querySelector(".chat__user").textContent = this.username;
     pending.querySelector(".chat__mod")?.remove();
     this.append(pending);
@@ -291,12 +318,8 @@ class ChatPanel {
       }
       pending.remove();
     }
-    const key = ERROR_STRINGS[event.code];
-    let message = (key && this.t[key]) || event.message || this.t.tInvalid;
-    if (event.code === "rate_limited") {
-      const seconds = Math.max(1, Math.ceil((Number(event.retry_after_ms) || 1000) / 1000));
-      message = message.replace("{seconds}", new Intl.NumberFormat(LOCALE).format(seconds));
-    }
+    const known = ERROR_TEXTS[event.code];
+    const message = known ? known(event, this.maxLength) : event.message || ERROR_TEXTS.invalid();
     this.showAlert(message, event.code);
     if (event.code === "banned" && this.input) {
       this.input.disabled = true;
@@ -309,8 +332,8 @@ class ChatPanel {
     this.alert.dataset.code = code;
     if (code === "auth_required") {
       const link = document.createElement("a");
-      link.href = this.t.loginUrl;
-      link.textContent = this.t.tLogIn;
+      link.href = this.root.dataset.loginUrl;
+      link.textContent = gettext("Log in to chat");
       this.alert.append(" ", link);
     }
     this.alert.hidden = false;
@@ -359,7 +382,7 @@ class ChatPanel {
     if (action === "delete") body = { message_id: Number(item.dataset.id) };
     else if (action === "timeout") body = { username, minutes: Number(minutes) };
     else {
-      if (!window.confirm(this.t.tBanConfirm.replace("{user}", username))) return;
+      if (!window.confirm(say(gettext("Ban %(user)s from chatting in this room?"), { user: username }))) return;
       body = { username, reason: "" };
     }
     try {
@@ -374,13 +397,13 @@ class ChatPanel {
         body: JSON.stringify(body),
       });
       if (response.ok) {
-        this.showAlert(this.t.tModerationDone);
+        this.showAlert(gettext("Done."));
         return;
       }
       const answer = await response.json().catch(() => ({}));
-      this.showAlert(this.t.tModerationFailed.replace("{reason}", answer.error?.message || response.statusText));
+      this.showAlert(moderationFailed(answer.error?.message || response.statusText));
     } catch {
-      this.showAlert(this.t.tModerationFailed.replace("{reason}", this.t.tOffline));
+      this.showAlert(moderationFailed(STATUS_TEXTS.offline()));
     }
   }
 }

@@ -3,6 +3,9 @@
 import { formatUptime, watchRoomState } from "./room_state.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
+// The page's language: numbers and clock times as the translated labels around them expect.
+const LOCALE = document.documentElement.lang || undefined;
+const number = (value) => new Intl.NumberFormat(LOCALE).format(value);
 
 async function copyText(text) {
   if (navigator.clipboard && window.isSecureContext) {
@@ -28,9 +31,9 @@ function initCopyButtons() {
       const label = button.textContent;
       try {
         await copyText(field.value);
-        button.textContent = button.dataset.labelCopied;
+        button.textContent = gettext("Copied");
       } catch {
-        button.textContent = button.dataset.labelFailed;
+        button.textContent = gettext("Copy failed");
       }
       setTimeout(() => (button.textContent = label), 1500);
     });
@@ -43,7 +46,7 @@ function initReveal() {
       const field = document.getElementById(button.dataset.revealTarget);
       const hidden = field.type === "password";
       field.type = hidden ? "text" : "password";
-      button.textContent = hidden ? button.dataset.labelHide : button.dataset.labelReveal;
+      button.textContent = hidden ? gettext("Hide") : gettext("Reveal");
       button.setAttribute("aria-pressed", String(hidden));
     });
   });
@@ -66,14 +69,16 @@ function initStatus() {
 
   const render = () => {
     panel.classList.toggle("is-live", live);
-    field("label").textContent = live ? panel.dataset.labelLive : panel.dataset.labelOffline;
+    field("label").textContent = live ? gettext("Live") : gettext("Offline");
     field("uptime").textContent = live && startedAt ? formatUptime(Date.now() - startedAt.getTime()) : "—";
   };
   watchRoomState(panel.dataset.roomId, (state) => {
     live = state.status === "live";
     startedAt = live && state.started_at ? new Date(state.started_at) : live ? startedAt : null;
-    if (typeof state.viewer_count === "number") field("viewers").textContent = state.viewer_count;
-    if (state.bitrate_kbps != null) field("bitrate").textContent = `${state.bitrate_kbps} kbps`;
+    if (typeof state.viewer_count === "number") field("viewers").textContent = number(state.viewer_count);
+    if (state.bitrate_kbps != null) {
+      field("bitrate").textContent = interpolate(gettext("%(rate)s kbps"), { rate: number(state.bitrate_kbps) }, true);
+    }
     if (state.resolution) field("resolution").textContent = state.resolution;
     if (!live) {
       field("bitrate").textContent = "—";
@@ -98,7 +103,7 @@ function drawChart(box, samples) {
   const pad = { left: 40, right: 10, top: 10, bottom: 24 };
   box.replaceChildren();
   if (samples.length === 0) {
-    box.append(Object.assign(document.createElement("p"), { textContent: box.dataset.labelEmpty }));
+    box.append(Object.assign(document.createElement("p"), { textContent: gettext("No viewer samples for this stream.") }));
     return;
   }
   const times = samples.map(([at]) => new Date(at).getTime());
@@ -110,12 +115,12 @@ function drawChart(box, samples) {
   const y = (v) => height - pad.bottom - (v / top) * (height - pad.top - pad.bottom);
 
   const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", class: "dash-chart__svg" });
-  chart.append(svg("title", {}, box.dataset.labelTitle));
+  chart.append(svg("title", {}, gettext("Viewers over time")));
   chart.append(svg("line", { x1: pad.left, y1: y(0), x2: width - pad.right, y2: y(0), class: "dash-chart__axis" }));
   chart.append(svg("line", { x1: pad.left, y1: pad.top, x2: pad.left, y2: y(0), class: "dash-chart__axis" }));
-  chart.append(svg("text", { x: pad.left - 6, y: y(top) + 4, "text-anchor": "end", class: "dash-chart__label" }, top));
+  chart.append(svg("text", { x: pad.left - 6, y: y(top) + 4, "text-anchor": "end", class: "dash-chart__label" }, number(top)));
   chart.append(svg("text", { x: pad.left - 6, y: y(0), "text-anchor": "end", class: "dash-chart__label" }, 0));
-  const clock = (t) => new Date(t).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  const clock = (t) => new Date(t).toLocaleTimeString(LOCALE, { hour: "2-digit", minute: "2-digit" });
   chart.append(svg("text", { x: pad.left, y: height - 6, class: "dash-chart__label" }, clock(t0)));
   chart.append(
     svg("text", { x: width - pad.right, y: height - 6, "text-anchor": "end", class: "dash-chart__label" }, clock(t0 + span)),
@@ -138,7 +143,7 @@ function initCharts() {
       if (!response.ok) throw new Error(String(response.status));
       drawChart(box, (await response.json()).samples);
     } catch {
-      box.textContent = box.dataset.labelFailed;
+      box.textContent = gettext("The chart could not be loaded.");
     }
   };
   buttons.forEach((button) => button.addEventListener("click", () => show(button)));

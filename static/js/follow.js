@@ -1,6 +1,22 @@
 // Follow / unfollow and the go-live bell without a reload, through the JSON API with the session
 // cookie (DRF's SessionAuthentication wants the CSRF token in X-CSRFToken). Every widget is a
-// [data-follow] element rendered by templates/includes/follow_button.html, labels included.
+// [data-follow] element rendered by templates/includes/follow_button.html; the labels come from the
+// JavaScript catalogue (gettext, base.html).
+
+const LOCALE = document.documentElement.lang || undefined;
+const LABELS = {
+  follow: () => gettext("Follow"),
+  following: () => gettext("Following"),
+  unfollow: () => gettext("Unfollow"),
+  bellOn: () => gettext("Go-live alerts on: click to turn off"),
+  bellOff: () => gettext("Go-live alerts off: click to turn on"),
+  failed: () => gettext("That did not work. Please try again."),
+};
+
+function followerCount(count) {
+  const shown = new Intl.NumberFormat(LOCALE).format(count);
+  return interpolate(ngettext("%(count)s follower", "%(count)s followers", count), { count: shown }, true);
+}
 
 function csrfToken() {
   const cookie = document.cookie.split("; ").find((part) => part.startsWith("csrftoken="));
@@ -36,19 +52,19 @@ function render(widget) {
   const notify = widget.dataset.notify === "true";
   const button = widget.querySelector(".js-follow");
   const bell = widget.querySelector(".js-follow-bell");
-  button.textContent = following ? widget.dataset.labelFollowing : widget.dataset.labelFollow;
+  button.textContent = following ? LABELS.following() : LABELS.follow();
   button.setAttribute("aria-pressed", String(following));
   button.classList.toggle("btn--primary", !following);
   button.classList.toggle("btn--ghost", following);
   bell.hidden = !following;
   bell.setAttribute("aria-pressed", String(notify));
-  bell.title = notify ? widget.dataset.labelBellOn : widget.dataset.labelBellOff;
+  bell.title = notify ? LABELS.bellOn() : LABELS.bellOff();
   const count = following ? widget.dataset.countFollowing : widget.dataset.countNotFollowing;
   if (count !== undefined) {
     document
       .querySelectorAll(`[data-follower-count-of="${CSS.escape(widget.dataset.username)}"]`)
       .forEach((element) => {
-        element.textContent = count;
+        element.textContent = followerCount(Number(count));
       });
   }
   widget.dispatchEvent(new CustomEvent("streamlite:follow", { bubbles: true, detail: { following, notify } }));
@@ -56,7 +72,7 @@ function render(widget) {
 
 function fail(widget, error) {
   const button = widget.querySelector(".js-follow");
-  button.title = error.message || widget.dataset.labelFailed;
+  button.title = error.message || LABELS.failed();
   button.classList.add("follow--failed");
 }
 
@@ -96,10 +112,10 @@ function wire(widget) {
   );
   // Hovering "Following" offers the way out, as the label says what a click does.
   button.addEventListener("mouseenter", () => {
-    if (widget.dataset.following === "true") button.textContent = widget.dataset.labelUnfollow;
+    if (widget.dataset.following === "true") button.textContent = LABELS.unfollow();
   });
   button.addEventListener("mouseleave", () => {
-    if (widget.dataset.following === "true") button.textContent = widget.dataset.labelFollowing;
+    if (widget.dataset.following === "true") button.textContent = LABELS.following();
   });
 }
 

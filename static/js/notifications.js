@@ -13,7 +13,34 @@ function setUnread(count) {
   const badge = bell.querySelector("[data-unread-badge]");
   badge.textContent = count > 99 ? "99+" : String(count);
   badge.hidden = count <= 0;
-  bell.setAttribute("aria-label", count > 0 ? `${bell.dataset.label} (${count})` : bell.dataset.label);
+  const label =
+    count > 0
+      ? interpolate(ngettext("Notifications (%(count)s unread)", "Notifications (%(count)s unread)", count), { count }, true)
+      : gettext("Notifications");
+  bell.setAttribute("aria-label", label);
+}
+
+// The stored sentence was written in the sender's language: say it again in the reader's, by kind
+// (gettext/interpolate: Django's JavaScript catalogue). The notifications page does the same on the server.
+const MESSAGES = {
+  live_started: ({ actor, room }) =>
+    interpolate(gettext("%(name)s is live: %(title)s"), { name: shownName(actor), title: room.title }, true),
+  new_vod: ({ actor, vod }) =>
+    interpolate(gettext("New video from %(name)s: %(title)s"), { name: shownName(actor), title: vod.title }, true),
+  new_follower: ({ actor }) => interpolate(gettext("%(name)s followed you."), { name: shownName(actor) }, true),
+};
+
+function shownName(person) {
+  return person.display_name || person.username;
+}
+
+function messageOf(item) {
+  const say = MESSAGES[item.kind];
+  try {
+    return say ? say(item) : item.message;
+  } catch {
+    return item.message; // an actor, room or VOD missing from the event: the stored sentence still reads
+  }
 }
 
 function linkOf(item) {
@@ -38,7 +65,7 @@ function showToast(item) {
   const toast = Object.assign(document.createElement("a"), {
     className: `toast toast--${item.kind}`,
     href: linkOf(item),
-    textContent: item.message,
+    textContent: messageOf(item),
   });
   toastArea().append(toast);
   setTimeout(() => toast.remove(), TOAST_MS);

@@ -108,9 +108,7 @@ class LivePlayer {
   toggleMute() {
     this.video.muted = !this.video.muted;
     if (!this.video.muted) this.video.play().catch(() => {});
-    this.unmute.textContent = this.video.muted
-      ? this.unmute.dataset.labelUnmute
-      : this.unmute.dataset.labelMute;
+    this.unmute.textContent = this.video.muted ? gettext("Unmute") : gettext("Mute");
     this.unmute.setAttribute("aria-pressed", String(!this.video.muted));
   }
 

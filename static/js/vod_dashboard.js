@@ -2,6 +2,14 @@
 // while a VOD is processing (polled), the failure reason with Retry, rename, hide/publish and delete.
 const POLL_BUSY_MS = 2_000;
 const POLL_IDLE_MS = 30_000;
+// gettext and interpolate: Django's JavaScript catalogue (base.html).
+const STATUS_LABELS = {
+  processing: () => gettext("Processing"),
+  ready: () => gettext("Published"),
+  failed: () => gettext("Failed"),
+  hidden: () => gettext("Hidden"),
+};
+const LOCALE = document.documentElement.lang || undefined;
 
 function csrfToken() {
   const field = document.querySelector("input[name=csrfmiddlewaretoken]");
@@ -59,7 +67,6 @@ class VodDashboard {
 
   row(vod) {
     const row = this.rowTemplate.content.firstElementChild.cloneNode(true);
-    const labels = this.root.dataset;
     row.dataset.vodRow = String(vod.id);
     row.dataset.status = vod.status;
     const thumb = row.querySelector("[data-vod-thumb]");
@@ -68,11 +75,12 @@ class VodDashboard {
     const title = row.querySelector("[data-vod-title]");
     title.textContent = vod.title;
     title.href = `/vods/${vod.id}/`;
-    row.querySelector("[data-vod-status]").textContent = labels[`label${vod.status[0].toUpperCase()}${vod.status.slice(1)}`] || vod.status;
+    row.querySelector("[data-vod-status]").textContent = STATUS_LABELS[vod.status]?.() || vod.status;
     const progress = row.querySelector("[data-vod-progress]");
     progress.value = vod.progress;
     progress.hidden = vod.status !== "processing";
-    row.querySelector("[data-vod-percent]").textContent = vod.status === "processing" ? `${vod.progress} %` : "";
+    row.querySelector("[data-vod-percent]").textContent =
+      vod.status === "processing" ? new Intl.NumberFormat(LOCALE, { style: "percent" }).format(vod.progress / 100) : "";
     row.querySelector("[data-vod-reason]").textContent = vod.status === "failed" ? vod.failure_reason : "";
     const show = (action, visible) => (row.querySelector(`[data-vod-action=${action}]`).hidden = !visible);
     show("hide", vod.status === "ready");
@@ -101,7 +109,7 @@ class VodDashboard {
       this.run(api(this.vodUrl(vod.id), { method: "PATCH", body: { status } }));
     } else if (action === "retry") {
       this.run(api(this.vodUrl(vod.id, "retry/"), { method: "POST" }));
-    } else if (action === "delete" && window.confirm(this.root.dataset.labelConfirmDelete)) {
+    } else if (action === "delete" && window.confirm(gettext("Delete this VOD and its video for good?"))) {
       this.run(api(this.vodUrl(vod.id), { method: "DELETE" }));
     }
   }
@@ -111,7 +119,7 @@ class VodDashboard {
     try {
       await request;
     } catch (error) {
-      this.error.textContent = error.message || this.root.dataset.labelError;
+      this.error.textContent = error.message || gettext("That did not work, try again.");
       this.error.hidden = false;
     }
     this.refresh();
