@@ -1,6 +1,7 @@
 """Shared end-to-end fixtures: real server processes talking to the test database."""
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -81,3 +82,55 @@ def daphne_server(django_db_setup, tmp_path_factory):
     log = tmp_path_factory.mktemp("daphne") / "daphne.log"
     with running_daphne(port=free_port(), env=env, log=log) as base_url:
         yield base_url
+
+
+CELERY = Path(sys.executable).with_name("celery")
+
+
+@contextmanager
+def running_celery(*args: str, env: dict, log: Path, ready_line: str):
+    """A real ``celery -A streamlite <args>`` process until the block ends, once ``ready_line`` is in its log.
+
+    It runs in its own process group, so stopping it also stops its pool children and their ffmpeg.
+    """
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(
+            [str(CELERY), "-A", "streamlite", *args, "--loglevel", "INFO"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while ready_line not in log.read_text(errors="replace"):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"celery {args[0]} did not start:\n{log.read_text()[-4000:]}")
+            time.sleep(0.1)
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def running_celery_worker(*, name: str, env: dict, log: Path):
+    """One real Celery worker (one task at a time) named ``name``; yields its process."""
+    return running_celery(
+        "worker", "--concurrency", "1", "--hostname", f"{name}@%h",
+        "--without-gossip", "--without-mingle", "--without-heartbeat",
+        env=env, log=log, ready_line=" ready.",
+    )  # fmt: skip
+
+
+def running_celery_beat(*, env: dict, folder: Path):
+    """The site's one Celery beat, its schedule state kept in ``folder``; yields its process."""
+    return running_celery(
+        "beat", "--schedule", str(folder / "beat-schedule"), "--pidfile", "",
+        env=env, log=folder / "beat.log", ready_line="beat: Starting",
+    )  # fmt: skip
