@@ -49,7 +49,9 @@ const MODERATION_URLS = { delete: "moderateDeleteUrl", timeout: "moderateTimeout
 
 // The page's language (Django's), so numbers, times and plurals match the translated strings around them.
 const LOCALE = document.documentElement.lang || undefined;
-const charCount = (text) => [...text].length; // characters, not UTF-16 units: an emoji counts once
+// Characters, not UTF-16 units (an emoji or a CJK extension character counts once), of the composed
+// form: Vietnamese typed with combining marks counts each letter once, as the server sees what we send.
+const charCount = (text) => [...text.normalize("NFC")].length;
 
 function timeLabel(iso) {
   const date = iso ? new Date(iso) : new Date();
@@ -262,7 +264,7 @@ class ChatPanel {
   }
 
   sendMessage() {
-    const text = this.input.value.trim();
+    const text = this.input.value.trim().normalize("NFC");
     if (!text || this.input.disabled) return;
     // Commands such as "ue red big" stay in the text: the server reads them and counts the length
     // after them, so a long-looking message may still be fine and the server has the last word.

@@ -77,7 +77,8 @@ function initStatus() {
     startedAt = live && state.started_at ? new Date(state.started_at) : live ? startedAt : null;
     if (typeof state.viewer_count === "number") field("viewers").textContent = number(state.viewer_count);
     if (state.bitrate_kbps != null) {
-      field("bitrate").textContent = interpolate(gettext("%(rate)s kbps"), { rate: number(state.bitrate_kbps) }, true);
+      // Grouping digits in a bitrate reads oddly in every one of the site's languages.
+      field("bitrate").textContent = interpolate(gettext("%(rate)s kbps"), { rate: state.bitrate_kbps }, true);
     }
     if (state.resolution) field("resolution").textContent = state.resolution;
     if (!live) {
