@@ -17,6 +17,7 @@ from redis.exceptions import RedisError
 
 from chat import events as chat_events
 from chat.redis_sync import chat_redis
+from streamlite import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -273,6 +274,7 @@ class Hub:
         room_id = int(channel[len(FRAMES_PREFIX) : -len(FRAMES_SUFFIX)])
         if '"room_state"' in data:
             self.cache.pop(("live", room_id), None)
+        metrics.chat_frame_delivered(frame=data, sockets=len(self.rooms.get(room_id, ())))
         for socket in list(self.rooms.get(room_id, ())):
             socket.push(data)
 

@@ -19,6 +19,7 @@ from chat.presence import comment_counted, room_live_stream
 from chat.ratelimit import rate_limit_take
 from chat.selectors import RoomChatRules, chat_ban_active, room_chat_rules
 from chat.wordfilter import text_blocked
+from streamlite import metrics
 
 OUTBOX_KEY = "chat:outbox"
 NEXT_ID_KEY = "chat:next_id"
@@ -214,6 +215,7 @@ async def _message_store(
             comment_counted(pipe, stream_id=stream_id)
         await pipe.execute()
     hub.enqueue(room_id=room_id, event=event)
+    metrics.CHAT_MESSAGES_ACCEPTED.inc()
     return chat_events.ack_event(client_id=client_id, id=message_id, seq=seq)
 
 

@@ -2,6 +2,8 @@ import os
 
 from celery import Celery
 
+from streamlite import celery_signals  # noqa: F401  (connects the worker's logging and task-failure receivers)
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "streamlite.settings")
 
 app = Celery("streamlite")

@@ -295,3 +295,27 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
         "VodVisibilityEnum": [("ready", "Published"), ("hidden", "Hidden")],
     }
 )
+
+# Operations (streamlite.health, streamlite.metrics, streamlite.logs, streamlite.middleware).
+MIDDLEWARE.insert(0, "streamlite.middleware.ObservabilityMiddleware")
+HEALTHZ_TIMEOUT_S = env.float("HEALTHZ_TIMEOUT_S", default=1.5)
+# /metrics answers these networks, or anyone with "Authorization: Bearer METRICS_TOKEN" when it is set.
+# Behind a proxy on the same host every request comes from loopback: remove it here (or block /metrics at
+# the proxy) and scrape with the token.
+METRICS_ALLOWED_CIDRS = env.list("METRICS_ALLOWED_CIDRS", default=["127.0.0.0/8", "::1/128"])
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Read by prometheus_client itself when it is imported: several processes of a node share their counters
+# through files in this folder, which must be emptied before they start.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+# json (one JSON object per line, the default) or plain (for a human reading a terminal).
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+LOGGING["formatters"]["json"] = {"()": "streamlite.logs.json_formatter"}
+LOGGING["filters"] = {"context": {"()": "streamlite.logs.ContextFilter"}}
+LOGGING["handlers"]["console"].update(formatter=LOG_FORMAT, filters=["context"])
+LOGGING["loggers"] = {
+    # uvicorn's own access line prints the query string (the RTMP hooks' secret): streamlite.access
+    # logs each request instead; uvicorn's other records go through the root handler in our format.
+    "uvicorn.access": {"handlers": [], "propagate": False},
+    "uvicorn": {"handlers": [], "propagate": True},
+    "uvicorn.error": {"handlers": [], "propagate": True},
+}

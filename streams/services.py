@@ -16,6 +16,7 @@ from chat.events import room_state_event
 from chat.hub import room_events_publish
 from notifications.tasks import notify_live_started
 from rooms.models import Room, StreamKey, stream_secret_digest
+from streamlite.logs import log_context_bind
 from streams import selectors
 from streams.ingest import IngestPublisher
 from streams.models import PublishRefusal, RoomRecord, Stream
@@ -118,6 +119,7 @@ def stream_start(*, room: Room, client_id: str, addr: str) -> Stream:
         stream = Stream.objects.create(room=room, started_at=now, client_id=client_id, last_heartbeat_at=now)
     except IntegrityError:  # one live stream per room: the database decides between racing publishers
         raise _refuse(room=room, refusal=PublishRefusal.ALREADY_LIVE) from None
+    log_context_bind(stream_id=stream.pk, room_id=room.pk)
     RoomRecord.objects.create(room=room, stream=stream, started_at=now)
     Room.objects.filter(pk=room.pk).update(status=Room.Status.LIVE)
     room.status = Room.Status.LIVE
@@ -134,6 +136,7 @@ def stream_start(*, room: Room, client_id: str, addr: str) -> Stream:
 def stream_end(*, stream: Stream, reason: str) -> None:
     """End a live stream, close its record and set the room idle; ending an ended stream does nothing."""
     locked = Stream.objects.select_for_update(of=("self",)).select_related("room__owner").get(pk=stream.pk)
+    log_context_bind(stream_id=locked.pk, room_id=locked.room_id)
     if locked.status != Stream.Status.LIVE:
         return
     # The clock may have been set back since the start; the row must still end after it starts.
