@@ -11,6 +11,7 @@ import uuid
 from contextvars import ContextVar
 
 from celery._state import get_current_task
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 _context: ContextVar[dict | None] = ContextVar("log_context", default=None)
@@ -45,11 +46,20 @@ class ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         for key, value in (_context.get() or {}).items():
             setattr(record, key, value)
+        # django.request logs a failed response after the middleware has left the request's context.
+        request_id = getattr(getattr(record, "request", None), "request_id", None)
+        if request_id is not None and not hasattr(record, "request_id"):
+            record.request_id = request_id
         task = get_current_task()
         if task is not None and task.request.id is not None:
             record.task_id = task.request.id
             record.task_name = task.name
         return True
+
+
+# Record attributes never written: Django's "request" (its repr has the query string, where the RTMP
+# hooks carry their secret) and uvicorn's "color_message" (the message again, with terminal colours).
+OMITTED_ATTRS = [*RESERVED_ATTRS, "request", "color_message"]
 
 
 def json_formatter() -> logging.Formatter:
@@ -58,6 +68,7 @@ def json_formatter() -> logging.Formatter:
         "{levelname}{name}{message}",
         style="{",
         rename_fields={"levelname": "level", "name": "logger"},
+        reserved_attrs=OMITTED_ATTRS,
         timestamp=True,
         json_ensure_ascii=False,
     )

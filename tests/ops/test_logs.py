@@ -85,3 +85,16 @@ def test_a_task_logs_its_id_and_name(celery_eager, log_lines):
     line = next(line for line in log_lines() if line["message"] == "inside the task")
     assert (line["task_id"], line["task_name"]) == (result.id, "tests.ops.logs_something")
     assert "stream_id" not in line
+
+
+def test_a_refused_hook_is_logged_with_its_request_id_and_without_the_secret(client, settings, log_lines):
+    settings.RTMP_HOOK_SECRET = HOOK_SECRET
+    wrong = "wrong-secret-also-not-logged"
+    url = reverse("rtmp_hooks:publish") + "?" + urlencode({"secret": wrong})
+    response = client.post(url, {"app": "live", "name": "whatever", "clientid": "3"})
+    assert response.status_code == 403
+    lines = log_lines()
+    # django.request's "Forbidden" line comes after the middleware is done, and carries the request.
+    forbidden = next(line for line in lines if line["logger"] == "django.request")
+    assert forbidden["request_id"] == response["X-Request-ID"]
+    assert wrong not in json.dumps(lines)
