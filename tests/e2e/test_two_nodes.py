@@ -246,6 +246,46 @@ def test_viewer_on_one_node_gets_every_danmaku_sent_on_the_other_in_seq_order(si
     assert archived_ids() == sorted(event["id"] for event in received)
 
 
+def test_chat_sent_on_both_nodes_at_once_reaches_viewers_on_both_each_message_once(site):
+    room = RoomFactory(comment_cooldown_ms=0)
+    per_sender = DANMAKU_COUNT // 2
+    senders = [UserFactory() for _ in site.nodes]
+
+    async def scenario():
+        viewers = [await connect(node, f"/ws/rooms/{room.pk}/") for node in site.nodes]
+        authors = [
+            await connect(node, f"/ws/rooms/{room.pk}/", bearer(sender))
+            for node, sender in zip(site.nodes, senders, strict=True)
+        ]
+
+        async def send(author: Client, node: Node) -> None:
+            for number in range(per_sender):
+                frame = {"type": "chat", "text": f"{node.name} {number}", "client_id": f"{node.name}{number}"}
+                await author.connection.send(json.dumps(frame))
+
+        await asyncio.gather(*(send(author, node) for author, node in zip(authors, site.nodes, strict=True)))
+        await until(lambda: all(len(a.of_type("ack")) == per_sender for a in authors), what="acks")
+        await until(
+            lambda: all(len(v.of_type("chat")) >= 2 * per_sender for v in viewers),
+            what=lambda: f"chat on both nodes: {[len(v.of_type('chat')) for v in viewers]}\n{site.logs()}",
+        )
+        await asyncio.sleep(0.5)  # a repeat would be in by now
+        for client in [*viewers, *authors]:
+            await client.close()
+        return viewers, authors
+
+    viewers, authors = asyncio.run(scenario())
+
+    acked = sorted((ack["seq"], ack["id"]) for author in authors for ack in author.of_type("ack"))
+    assert len({seq for seq, _ in acked}) == 2 * per_sender  # one room sequence across both nodes
+    for viewer in viewers:
+        received = viewer.of_type("chat")
+        assert sorted((event["seq"], event["id"]) for event in received) == acked
+        for node in site.nodes:  # each sender's messages keep their order on every node
+            texts = [event["text"] for event in received if event["text"].startswith(f"{node.name} ")]
+            assert texts == [f"{node.name} {number}" for number in range(per_sender)]
+
+
 def test_viewer_count_of_a_room_is_the_sum_over_both_nodes(site):
     room = RoomFactory()
 
