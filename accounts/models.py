@@ -1,7 +1,10 @@
+from functools import partial
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.contrib.auth.validators import UnicodeUsernameValidator
-from django.db import models
+from django.core.cache import cache
+from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
@@ -52,6 +55,9 @@ class User(AbstractUser):
 class SiteSettings(models.Model):
     """The one row of settings staff change at run time."""
 
+    # Readers keep the row in the shared cache for a few seconds (accounts.services.site_settings_cached).
+    CACHE_KEY = "site_settings"
+
     streamers_need_approval = models.BooleanField(
         _("new streamers need approval"),
         default=False,
@@ -64,6 +70,11 @@ class SiteSettings(models.Model):
 
     def __str__(self) -> str:
         return str(_("Site settings"))
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        # Once committed, so the next reader caches the row as it now is, in every web process.
+        transaction.on_commit(partial(cache.delete, self.CACHE_KEY), robust=True)
 
 
 class StreamerApplication(TimeStampedModel):

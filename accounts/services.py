@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -8,6 +9,8 @@ from accounts.models import SiteSettings, StreamerApplication, User
 
 # The settings row always has this key, so concurrent first reads meet on one row instead of making two.
 SITE_SETTINGS_PK = 1
+# How long a cached row may outlive a change that bypassed SiteSettings.save (a queryset update) or raced it.
+SITE_SETTINGS_CACHE_S = 10
 
 
 def site_settings_get() -> SiteSettings:
@@ -19,9 +22,19 @@ def site_settings_get() -> SiteSettings:
     return row
 
 
+def site_settings_cached() -> SiteSettings:
+    """The settings row for readers on hot paths (every publish): from the shared cache, which a save of
+    the row empties (SiteSettings.save)."""
+    row = cache.get(SiteSettings.CACHE_KEY)
+    if row is None:
+        row = site_settings_get()
+        cache.set(SiteSettings.CACHE_KEY, row, SITE_SETTINGS_CACHE_S)
+    return row
+
+
 def user_may_stream(*, user: User) -> bool:
     """Anyone may stream unless the site asks streamers to apply; then staff and approved applicants."""
-    if not site_settings_get().streamers_need_approval:
+    if not site_settings_cached().streamers_need_approval:
         return True
     if user.is_staff:
         return True

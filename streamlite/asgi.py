@@ -9,10 +9,11 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs
 
 from streamlite.routing import websocket_urlpatterns  # noqa: E402
 from streamlite.ws_auth import websocket_auth_stack  # noqa: E402
+from streams.hooks import rtmp_hooks_apart  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": rtmp_hooks_apart(django_asgi_app),
         "websocket": websocket_auth_stack(URLRouter(websocket_urlpatterns)),
     }
 )

@@ -319,3 +319,14 @@ LOGGING["loggers"] = {
     "uvicorn": {"handlers": [], "propagate": True},
     "uvicorn.error": {"handlers": [], "propagate": True},
 }
+
+# The RTMP hooks run in their own handler (streams.hooks.HookHandler) with, of the stack above, only the
+# request id, timing and access line (async, no thread hop): nginx's callbacks use no session, user, CSRF
+# token, message or language, and each sync middleware costs every request thread hops under ASGI
+# (docs/benchmarks.md, on_publish hook latency).
+RTMP_HOOK_MIDDLEWARE = [
+    path for path in MIDDLEWARE if path == "streamlite.middleware.ObservabilityMiddleware"
+]
+# Django's cache backends live per request context under ASGI: without a pool shared by the process, each
+# request would open its own Redis connection (streamlite.redis_pool).
+CACHES["default"]["OPTIONS"] = {"pool_class": "streamlite.redis_pool.ProcessConnectionPool"}

@@ -8,8 +8,12 @@ import ipaddress
 import logging
 
 from django.conf import settings
+from django.core.handlers.asgi import ASGIHandler
+from django.core.handlers.exception import convert_exception_to_response
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
 from django.http.response import HttpResponseRedirectBase
+from django.urls import reverse
+from django.utils.module_loading import import_string
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -117,3 +121,32 @@ def rtmp_record_done(request: HttpRequest, client_id: str) -> HttpResponse:
     if stream is not None:
         services.stream_recorded(stream=stream, path=path)
     return HttpResponse("ok")
+
+
+class HookHandler(ASGIHandler):
+    """Django for the hook URLs alone, with only settings.RTMP_HOOK_MIDDLEWARE (async middleware).
+
+    An ingest restarting sends every publisher's on_publish at once, and nginx holds each encoder until
+    its answer: the site's middleware stack (sessions, auth, CSRF, messages, languages) would add
+    thread hops and CPU to each of them for nothing a hook reads."""
+
+    def load_middleware(self, is_async: bool = False) -> None:
+        self._view_middleware = []
+        self._template_response_middleware = []
+        self._exception_middleware = []
+        handler = convert_exception_to_response(self._get_response_async)
+        for path in reversed(settings.RTMP_HOOK_MIDDLEWARE):
+            handler = convert_exception_to_response(import_string(path)(handler))
+        self._middleware_chain = handler
+
+
+def rtmp_hooks_apart(site_app):
+    """The site's HTTP application with the hook URLs served by a HookHandler."""
+    hooks_app = HookHandler()
+    prefix = reverse("rtmp_hooks:publish").removesuffix("publish")
+
+    async def application(scope, receive, send):
+        app = hooks_app if scope["path"].startswith(prefix) else site_app
+        await app(scope, receive, send)
+
+    return application

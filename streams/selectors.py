@@ -21,13 +21,21 @@ def bad_key_cache_key(addr: str) -> str:
     return f"publish_bad_keys:{addr}"
 
 
-def stream_key_by_secret(*, secret: str, include_revoked: bool = False) -> StreamKey | None:
-    """The key OBS published with, looked up by digest and confirmed in constant time."""
+def stream_key_by_secret(
+    *, secret: str, include_revoked: bool = False, lock_owner: bool = False
+) -> StreamKey | None:
+    """The key OBS published with, looked up by digest and confirmed in constant time.
+
+    ``lock_owner`` (inside a transaction) locks the room owner's row in the same statement. FOR NO KEY
+    UPDATE, not FOR UPDATE: it still serialises that owner's publishes, but never blocks the rows that
+    merely reference the user (follows, messages, notifications) from being written meanwhile."""
     if not STREAM_KEY_SHAPE.fullmatch(secret):
         return None
     keys = StreamKey.objects.select_related("room__owner").filter(secret_digest=stream_secret_digest(secret))
     if not include_revoked:
         keys = keys.filter(revoked_at__isnull=True)
+    if lock_owner:
+        keys = keys.select_for_update(of=("room__owner",), no_key=True)
     key = keys.first()
     if key is None or not hmac.compare_digest(key.secret.encode(), secret.encode()):
         return None

@@ -10,7 +10,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.activity import activity_record
-from accounts.models import ActivityLog, User
+from accounts.models import ActivityLog
 from accounts.services import user_may_stream
 from chat.events import room_state_event
 from chat.hub import room_events_publish
@@ -81,22 +81,27 @@ def publish_bad_key_record(*, addr: str) -> None:
     logger.warning("publish with a wrong stream key from %s", addr)
 
 
+@transaction.atomic
 def stream_publish(*, secret: str, client_id: str, addr: str) -> Stream:
-    """The ingest's on_publish: check the address and the key, then open (or re-find) the room's stream."""
+    """The ingest's on_publish: check the address and the key, then open (or re-find) the room's stream.
+
+    One transaction of few statements: fifty encoders may publish in the same instant (an ingest
+    restarting), and nginx waits for each answer (docs/benchmarks.md, on_publish hook latency)."""
     if selectors.publish_address_blocked(addr=addr):
         raise PublishRefused()
-    key = selectors.stream_key_by_secret(secret=secret)
+    # The owner's row lock serialises their publishes, so two rooms cannot both slip under the live quota.
+    key = selectors.stream_key_by_secret(secret=secret, lock_owner=True)
     if key is None:
         publish_bad_key_record(addr=addr)
         raise PublishRefused()
-    return stream_start(room=key.room, client_id=client_id, addr=addr)
+    return _stream_start(room=key.room, client_id=client_id, addr=addr)
 
 
-@transaction.atomic
-def stream_start(*, room: Room, client_id: str, addr: str) -> Stream:
-    """Open the room's live stream; the same ingest client publishing again gets its open stream back."""
-    # Locking the owner serialises their publishes, so two rooms cannot both slip under the live quota.
-    owner = User.objects.select_for_update().get(pk=room.owner_id)
+def _stream_start(*, room: Room, client_id: str, addr: str) -> Stream:
+    """Open the room's live stream; the same ingest client publishing again gets its open stream back.
+
+    Runs in stream_publish's transaction, with the owner's row locked."""
+    owner = room.owner
     # One query for both checks: the owner's live streams are at most their (small) quota.
     owner_live = list(Stream.objects.filter(room__owner=owner, status=Stream.Status.LIVE))
     open_stream = next((stream for stream in owner_live if stream.room_id == room.pk), None)
@@ -126,10 +131,26 @@ def stream_start(*, room: Room, client_id: str, addr: str) -> Stream:
     activity_record(
         action=ActivityLog.Action.GO_LIVE, user=owner, room_id=room.pk, stream_id=stream.pk, addr=addr
     )
-    transaction.on_commit(partial(cache.delete, selectors.publish_refusal_cache_key(room.pk)), robust=True)
-    _on_room_state_change(room_id=room.pk, status=Room.Status.LIVE)
-    transaction.on_commit(partial(notify_live_started.delay, stream_id=stream.pk), robust=True)
+    # One enqueue for every follow-up (robust: a broker hiccup after commit must not turn the hook into a
+    # 500); the worker broadcasts, refreshes the lists and starts the followers' notifications.
+    from streams.tasks import stream_live_followups_task
+
+    transaction.on_commit(partial(stream_live_followups_task.delay, stream_id=stream.pk), robust=True)
     return stream
+
+
+def stream_live_followups(*, stream_id: int) -> None:
+    """What a room going live causes outside the database, run by the worker once the stream is committed.
+
+    A stream already ended sends nothing: its end told the room idle and refreshed the lists. Safe to
+    run twice: the broadcast is a state, the refusal is gone already, and the notifications are kept
+    once per recipient and stream."""
+    stream = Stream.objects.filter(pk=stream_id, status=Stream.Status.LIVE).only("room_id").first()
+    if stream is None:
+        return
+    cache.delete(selectors.publish_refusal_cache_key(stream.room_id))
+    room_state_changed(room_id=stream.room_id, status=Room.Status.LIVE)
+    notify_live_started.delay(stream_id=stream_id)
 
 
 @transaction.atomic

@@ -15,6 +15,11 @@ def room_state_changed_task(*, room_id: int, status: str) -> None:
     services.room_state_changed(room_id=room_id, status=status)
 
 
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def stream_live_followups_task(*, stream_id: int) -> None:
+    services.stream_live_followups(stream_id=stream_id)
+
+
 @shared_task
 def streams_reap_stale() -> int:
     return services.streams_reap_stale()

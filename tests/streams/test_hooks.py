@@ -245,7 +245,7 @@ def test_approved_streamer_goes_live_where_approval_is_on(client, room):
     assert publish(client, room).status_code == 302
 
 
-def test_going_live_clears_the_last_refusal(client, room, django_capture_on_commit_callbacks):
+def test_going_live_clears_the_last_refusal(client, room, django_capture_on_commit_callbacks, celery_eager):
     publish(client, room, clientid="1")
     publish(client, room, clientid="2")
     hook(client, "publish_done", {"name": key_of(room), "clientid": "1"})
