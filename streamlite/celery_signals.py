@@ -6,7 +6,7 @@ from contextvars import Token
 
 from celery import signals
 
-from streamlite.logs import log_context_reset, log_context_set
+from streamlite.logs import log_context_reset, log_context_set, log_context_value
 
 
 @signals.setup_logging.connect
@@ -20,9 +20,18 @@ def _django_logging_kept(**kwargs) -> None:
 _outer_contexts: dict[str, Token] = {}
 
 
+@signals.before_task_publish.connect
+def _request_id_sent(headers=None, **kwargs) -> None:
+    # A task enqueued while serving a request logs that request's id in the worker too.
+    request_id = log_context_value("request_id")
+    if request_id is not None and headers is not None:
+        headers.setdefault("request_id", request_id)
+
+
 @signals.task_prerun.connect
-def _log_context_fresh(task_id=None, **kwargs) -> None:
-    _outer_contexts[task_id] = log_context_set(None)
+def _log_context_fresh(task_id=None, task=None, **kwargs) -> None:
+    request_id = getattr(task.request, "request_id", None) or log_context_value("request_id")
+    _outer_contexts[task_id] = log_context_set({"request_id": request_id} if request_id else None)
 
 
 @signals.task_postrun.connect

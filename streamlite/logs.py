@@ -30,6 +30,10 @@ def log_context_bind(**values) -> None:
     _context.set({**(_context.get() or {}), **values})
 
 
+def log_context_value(key: str):
+    return (_context.get() or {}).get(key)
+
+
 def log_context_set(values: dict | None):
     """Replace the whole context; returns the token for ``log_context_reset``."""
     return _context.set(values)
