@@ -1,15 +1,20 @@
-"""on_publish hook latency with 50 publishes at once (goal: p99 ≤ 50 ms), through a real Daphne server.
+"""on_publish hook latency with 50 publishes at once (goal: p99 ≤ 50 ms), through a real web server:
+Daphne, uvicorn, and uvicorn with two worker processes.
 
 Each round, 50 rooms publish at the same instant (a barrier releases 50 threads), then all 50 end;
 ten rounds give 500 publish samples. The figure is the time nginx-rtmp would wait for our answer.
+Also printed: the CPU time the web server and PostgreSQL spent per publish during the rounds (on two
+cores, a burst of 50 answered within 50 ms leaves 2 ms of CPU per publish for everything together).
 """
 
 import http.client
+import os
 import threading
 import time
 import urllib.parse
+from pathlib import Path
 
-from common import summary_ms, web_server
+from common import process_tree_cpu_seconds, summary_ms, web_server
 from django.conf import settings
 
 from accounts.models import User
@@ -86,27 +91,47 @@ def sequential(base: str, keys: list[str]) -> list[float]:
     return latencies
 
 
-def measure(server: str, keys: list[str]) -> None:
+def postgres_pid() -> int | None:
+    """The postmaster of the benchmark's own PostgreSQL (scripts/bench.sh starts it under BENCH_TMP)."""
+    pid_file = Path(os.environ.get("BENCH_TMP", "/nonexistent")) / "pg" / "postmaster.pid"
+    return int(pid_file.read_text().split()[0]) if pid_file.exists() else None
+
+
+def measure(server: str, keys: list[str], workers: int = 1) -> None:
     publish: list[float] = []
-    with web_server(server=server) as base:
+    cpu = {"web": 0.0, "postgres": 0.0}
+    pg_pid = postgres_pid()
+
+    def cpu_now() -> dict[str, float]:
+        return {
+            "web": process_tree_cpu_seconds(base.pid),
+            "postgres": process_tree_cpu_seconds(pg_pid) if pg_pid else 0.0,
+        }
+
+    with web_server(server=server, workers=workers) as base:
         one_at_a_time = sequential(base, keys)
         run_round(base, "publish", keys, -1)  # warm-up: connections, caches, code paths
         run_round(base, "publish_done", keys, -1)
         for round_no in range(ROUNDS):
+            before = cpu_now()
             latencies, statuses = run_round(base, "publish", keys, round_no)
+            cpu = {name: spent + cpu_now()[name] - before[name] for name, spent in cpu.items()}
             refused = [s for s in statuses if s != 302]
             if refused:
                 raise SystemExit(f"publish answered {sorted(set(refused))} instead of 302")
             publish.extend(latencies)
             run_round(base, "publish_done", keys, round_no)
-    print(f"{server}: on_publish one at a time: {summary_ms(one_at_a_time)}")
-    print(f"{server}: on_publish {PUBLISHERS} at once, {ROUNDS} rounds: {summary_ms(publish)}")
+    name = f"{server} ×{workers}" if workers > 1 else server
+    per_publish = ", ".join(f"{k} {v * 1000 / len(publish):.1f} ms" for k, v in cpu.items() if v)
+    print(f"{name}: on_publish one at a time: {summary_ms(one_at_a_time)}")
+    print(f"{name}: on_publish {PUBLISHERS} at once, {ROUNDS} rounds: {summary_ms(publish)}")
+    print(f"{name}: CPU per publish during the rounds: {per_publish}")
 
 
 def main() -> None:
     keys = make_rooms()
-    for server in ("daphne", "uvicorn"):
-        measure(server, keys)
+    for server, workers in (("daphne", 1), ("uvicorn", 1), ("uvicorn", 2)):
+        measure(server, keys, workers)
 
 
 if __name__ == "__main__":

@@ -49,19 +49,52 @@ SERVERS = {
 }
 
 
+class ServerURL(str):
+    """The base URL of a web server started here, with the pid of its (first) process."""
+
+    pid: int
+
+
+def process_tree_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and of all its descendants alive now, e.g. uvicorn's workers."""
+    parents: dict[int, list[int]] = {}
+    stats: dict[int, list[str]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:  # gone meanwhile
+                continue
+            stats[int(entry)] = fields
+            parents.setdefault(int(fields[1]), []).append(int(entry))
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        if current in stats:
+            total += int(stats[current][11]) + int(stats[current][12])
+        todo += parents.get(current, [])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def web_server(extra_env: dict | None = None, server: str = "daphne"):
-    """An ASGI server process (Daphne or uvicorn) serving the site on a free loopback port; yields its URL."""
+def web_server(extra_env: dict | None = None, server: str = "daphne", workers: int = 1):
+    """An ASGI server (Daphne, or uvicorn with ``workers`` processes) serving the site on a free loopback
+    port; yields its URL (a ServerURL)."""
     port = free_port()
     env = {**os.environ, **(extra_env or {})}
+    if workers > 1 and server != "uvicorn":
+        raise ValueError("only uvicorn runs several worker processes")
+    extra_args = ["--workers", str(workers)] if workers > 1 else []
     proc = subprocess.Popen(
-        [*SERVERS[server](port), "streamlite.asgi:application"],
+        [*SERVERS[server](port), *extra_args, "streamlite.asgi:application"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    base = f"http://127.0.0.1:{port}"
+    base = ServerURL(f"http://127.0.0.1:{port}")
+    base.pid = proc.pid
     try:
         wait_http(base + "/healthz")
         yield base
