@@ -3,10 +3,13 @@
 nginx answers the encoder from the status code: 2xx goes on, 3xx redirects, anything else drops it.
 """
 
+import asyncio
 import hmac
 import ipaddress
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
+from asgiref.sync import ThreadSensitiveContext
 from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.exception import convert_exception_to_response
@@ -123,12 +126,25 @@ def rtmp_record_done(request: HttpRequest, client_id: str) -> HttpResponse:
     return HttpResponse("ok")
 
 
+# Hook requests served at once by one web process: enough to overlap their database round trips.
+HOOK_THREADS = 8
+
+
 class HookHandler(ASGIHandler):
     """Django for the hook URLs alone, with only settings.RTMP_HOOK_MIDDLEWARE (async middleware).
 
     An ingest restarting sends every publisher's on_publish at once, and nginx holds each encoder until
     its answer: the site's middleware stack (sessions, auth, CSRF, messages, languages) would add
     thread hops and CPU to each of them for nothing a hook reads."""
+
+    def __init__(self):
+        super().__init__()
+        # Django gives each request a new thread of its own (a ThreadSensitiveContext); the hooks take
+        # one from a few kept for them instead: a burst neither pays a thread start per request nor
+        # has fifty threads fight for the interpreter lock. Each request still runs on one thread.
+        self._threads: asyncio.Queue[ThreadPoolExecutor] = asyncio.Queue()
+        for _ in range(HOOK_THREADS):
+            self._threads.put_nowait(ThreadPoolExecutor(max_workers=1, thread_name_prefix="rtmp-hook"))
 
     def load_middleware(self, is_async: bool = False) -> None:
         self._view_middleware = []
@@ -138,6 +154,14 @@ class HookHandler(ASGIHandler):
         for path in reversed(settings.RTMP_HOOK_MIDDLEWARE):
             handler = convert_exception_to_response(import_string(path)(handler))
         self._middleware_chain = handler
+
+    async def __call__(self, scope, receive, send):
+        thread = await self._threads.get()
+        try:
+            async with ThreadSensitiveContext(executor=thread):
+                await self.handle(scope, receive, send)
+        finally:
+            self._threads.put_nowait(thread)
 
 
 def rtmp_hooks_apart(site_app):
