@@ -12,6 +12,10 @@ export REDIS_PORT=${REDIS_PORT:-6379} MONGO_PORT=${MONGO_PORT:-27017}
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}
 export MONGO_URL=${MONGO_URL:-mongodb://127.0.0.1:$MONGO_PORT/}
 WEB_HOST=127.0.0.1 WEB_PORT=${WEB_PORT:-8000}
+# Web processes: a burst of RTMP publish hooks (an ingest restarting) is CPU-bound, and one process uses one
+# core (docs/benchmarks.md, on_publish hook latency). Nothing in the web process is per-process state that
+# matters: the chat hub syncs over Redis, caches and rate limits live in Redis.
+WEB_WORKERS=${WEB_WORKERS:-2}
 export RTMP_HOOK_BASE_URL=${RTMP_HOOK_BASE_URL:-http://$WEB_HOST:$WEB_PORT}
 PY=.venv/bin/python
 mkdir -p var/log
@@ -70,7 +74,10 @@ $PY manage.py ensure_admin
 
 # uvicorn rather than Daphne: it carried the chat fan-out benchmark (docs/benchmarks.md); per-message
 # deflate off, or each batch frame would be compressed once per socket instead of serialised once.
-start web .venv/bin/uvicorn --host "$WEB_HOST" --port "$WEB_PORT" --lifespan off --ws-per-message-deflate false streamlite.asgi:application
+# Several web processes add up their /metrics counters through files in one emptied folder.
+export PROMETHEUS_MULTIPROC_DIR=${PROMETHEUS_MULTIPROC_DIR:-$PWD/var/prometheus}
+rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+start web .venv/bin/uvicorn --host "$WEB_HOST" --port "$WEB_PORT" --workers "$WEB_WORKERS" --lifespan off --ws-per-message-deflate false streamlite.asgi:application
 start worker .venv/bin/celery -A streamlite worker -l info --concurrency 2
 start beat .venv/bin/celery -A streamlite beat -l info -s var/celerybeat-schedule
 if $PY manage.py help render_rtmp_config >/dev/null 2>&1; then
