@@ -1,8 +1,9 @@
 from django.conf import settings
+from django.utils.functional import SimpleLazyObject
 
-from rooms.selectors import categories_listed
+from rooms import cache
 
 
 def navigation(request):
-    # A lazy queryset: pages that never show the category menu run no query for it.
-    return {"hls_public_url": settings.HLS_PUBLIC_URL, "nav_categories": categories_listed()}
+    # Lazy: pages that never show the category menu do not even read the cached list.
+    return {"hls_public_url": settings.HLS_PUBLIC_URL, "nav_categories": SimpleLazyObject(cache.categories)}

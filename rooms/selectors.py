@@ -31,7 +31,10 @@ def rooms_search(*, query: str) -> QuerySet[Room]:
 
 
 def categories_listed() -> QuerySet[Category]:
-    return Category.objects.only("name", "slug", "position")
+    """Categories in menu order, each with its ``room_count`` and ``live_count``."""
+    return Category.objects.only("name", "slug", "position").annotate(
+        room_count=Count("rooms"), live_count=Count("rooms", filter=Q(rooms__status=Room.Status.LIVE))
+    )
 
 
 def category_by_slug(*, slug: str) -> Category | None:

@@ -4,6 +4,7 @@ from django.shortcuts import render
 from accounts.selectors import users_search
 from chat.services import moderation_allowed
 from rooms import selectors
+from rooms.cache import anonymous_page
 from rooms.pagination import paginate
 
 SEARCH_MAX_LENGTH = 100
@@ -22,10 +23,12 @@ def _room_list(request, *, rooms, template: str, extra: dict | None = None):
     return render(request, template, context)
 
 
+@anonymous_page
 def home(request):
     return _room_list(request, rooms=selectors.rooms_listed(), template="rooms/home.html")
 
 
+@anonymous_page
 def category(request, slug: str):
     found = selectors.category_by_slug(slug=slug)
     if found is None:
@@ -47,6 +50,7 @@ def search(request):
     return render(request, "rooms/search.html", context)
 
 
+@anonymous_page
 def room_detail(request, pk: int):
     room = selectors.room_detail(pk=pk)
     if room is None:

@@ -20,6 +20,8 @@ have_cmd chromium /usr/bin/chromium || need_pkgs+=(chromium)
 have_cmd npm /usr/bin/npm || need_pkgs+=(npm)
 # msgfmt for compilemessages (the .mo catalogues are built, not committed); msgattrib for the catalogue test.
 have_cmd msgfmt /usr/bin/msgfmt || need_pkgs+=(gettext)
+# The load generator of the page benchmark (bench/bench_pages.py).
+have_cmd wrk /usr/bin/wrk || need_pkgs+=(wrk)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "Installing system packages: ${need_pkgs[*]}"
   $SUDO apt-get update -qq

@@ -15,6 +15,7 @@ from accounts.services import user_may_stream
 from chat.events import room_state_event
 from chat.hub import room_events_publish
 from notifications.tasks import notify_live_started
+from rooms.cache import room_lists_changed
 from rooms.models import Room, StreamKey, stream_secret_digest
 from streamlite.logs import log_context_bind
 from streams import selectors
@@ -23,9 +24,6 @@ from streams.models import PublishRefusal, RoomRecord, Stream
 
 logger = logging.getLogger(__name__)
 
-# Pages that cache room lists (home, categories) store them under this key; any change of a room's
-# live state drops it so the next request rebuilds the list.
-ROOM_LISTS_CACHE_KEY = "room_lists"
 PUBLISH_REFUSAL_TTL_S = 600
 # A publisher nginx has just accepted shows up in /stat a moment after the publish hook answered.
 RECONCILE_GRACE_S = 15
@@ -35,10 +33,6 @@ class PublishRefused(Exception):
     def __init__(self, refusal: PublishRefusal | None = None):
         self.refusal = refusal
         super().__init__(refusal.label if refusal else "publish refused")
-
-
-def room_lists_changed() -> None:
-    cache.delete(ROOM_LISTS_CACHE_KEY)
 
 
 def room_state_broadcast(*, room_id: int, status: str) -> None:

@@ -10,7 +10,10 @@ def _media_in_tmp(settings, tmp_path):
 def _clean_cache():
     from django.core.cache import cache
 
+    from rooms.cache import local_copies_forget
+
     cache.clear()
+    local_copies_forget()
     yield
 
 

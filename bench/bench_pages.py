@@ -1,0 +1,129 @@
+"""Page throughput (issue 8): requests per second of `/`, `/rooms/<id>/` and `/api/rooms/?status=live`
+with 1,000 rooms of which 100 are live, each as a ratio to a trivial view served by the same server in
+the same run (goal: each ≥ 50 %). Anonymous visitors, as most page views are.
+
+Server: uvicorn, one process, as `make run` serves the site, with bench/pages_settings.py (the site plus
+/bench/trivial/, a view answering "ok" through the same middleware). Load: wrk (Debian), one thread,
+CONNECTIONS keep-alive connections, DURATION_S per measurement; the URLs take turns for ROUNDS rounds
+so a busy machine slows all of them alike, and each ratio is the median of its rounds' ratios.
+Every page is checked first (status 200, the live rooms listed) so a fast error page cannot pass.
+"""
+
+import os
+import re
+import statistics
+import subprocess
+import urllib.request
+
+from common import web_server
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from rooms.cache import room_lists_changed
+from rooms.models import Category, Room
+from streams.models import RoomRecord, Stream
+
+ROOMS = 1000
+LIVE = 100
+ROUNDS = int(os.environ.get("BENCH_PAGES_ROUNDS", "3"))
+DURATION_S = int(os.environ.get("BENCH_PAGES_DURATION_S", "8"))
+CONNECTIONS = 8
+GOAL = 0.5
+USER_PREFIX = "pagebench"
+
+
+@transaction.atomic
+def seed() -> Room:
+    """1,000 rooms of 1,000 streamers in 10 categories, 100 of them live; returns the most watched.
+
+    Stream keys are left out: no page shows them, and bulk_create would skip their digest."""
+    User.objects.filter(username__startswith=USER_PREFIX).delete()
+    categories = [
+        Category.objects.get_or_create(slug=f"bench-{n}", defaults={"name": f"Bench category {n}"})[0]
+        for n in range(10)
+    ]
+    users = User.objects.bulk_create(
+        User(
+            username=f"{USER_PREFIX}{n}", email=f"{USER_PREFIX}{n}@example.com", display_name=f"Streamer {n}"
+        )
+        for n in range(ROOMS)
+    )
+    rooms = Room.objects.bulk_create(
+        Room(
+            owner=user,
+            title=f"Bench room {n}",
+            category=categories[n % len(categories)],
+            status=Room.Status.LIVE if n < LIVE else Room.Status.IDLE,
+            viewer_count=(LIVE - n) * 7 if n < LIVE else 0,
+        )
+        for n, user in enumerate(users)
+    )
+    now = timezone.now()
+    streams = Stream.objects.bulk_create(
+        Stream(room=room, started_at=now, client_id=str(n), last_heartbeat_at=now)
+        for n, room in enumerate(rooms[:LIVE])
+    )
+    RoomRecord.objects.bulk_create(RoomRecord(room=s.room, stream=s, started_at=now) for s in streams)
+    transaction.on_commit(room_lists_changed)  # bulk_create sends no signals
+    return rooms[0]
+
+
+def check(url: str, expect: str) -> None:
+    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 (loopback URL we built)
+        body = response.read().decode()
+        assert response.status == 200, (url, response.status)
+    assert expect in body, (url, expect, body[:300])
+
+
+def wrk(url: str) -> float:
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{DURATION_S}s", "--timeout", "10s", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    if "Non-2xx" in out or "Socket errors" in out:
+        raise RuntimeError(f"errors while loading {url}:\n{out}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+
+def main() -> None:
+    top = seed()
+    live_total = Room.objects.filter(status=Room.Status.LIVE).count()
+    print(f"rooms: {Room.objects.count()} ({live_total} live); uvicorn, 1 process; wrk -t1 -c{CONNECTIONS}")
+    env = {"DJANGO_SETTINGS_MODULE": "bench.pages_settings"}
+    with web_server(extra_env=env, server="uvicorn") as base:
+        urls = {
+            "trivial view": f"{base}/bench/trivial/",
+            "/": f"{base}/",
+            "/rooms/<id>/": f"{base}/rooms/{top.pk}/",
+            "/api/rooms/?status=live": f"{base}/api/rooms/?status=live",
+        }
+        check(urls["/"], top.title)
+        check(urls["/rooms/<id>/"], top.title)
+        check(urls["/api/rooms/?status=live"], f'"count":{live_total}')
+        rates: dict[str, list[float]] = {name: [] for name in urls}
+        for round_no in range(ROUNDS):
+            for name, url in urls.items():
+                rates[name].append(wrk(url))
+            print(f"round {round_no + 1}: " + ", ".join(f"{n} {r[-1]:.0f}/s" for n, r in rates.items()))
+    baseline = rates.pop("trivial view")
+    print(f"trivial view: median {statistics.median(baseline):.0f} req/s")
+    failed = []
+    for name, values in rates.items():
+        ratio = statistics.median(
+            value / base_rate for value, base_rate in zip(values, baseline, strict=True)
+        )
+        verdict = "ok" if ratio >= GOAL else "BELOW GOAL"
+        print(
+            f"{name}: median {statistics.median(values):.0f} req/s, {ratio:.0%} of the trivial view ({verdict})"
+        )
+        if ratio < GOAL:
+            failed.append(name)
+    if failed:
+        raise SystemExit(f"below {GOAL:.0%} of the trivial view: {', '.join(failed)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,259 @@
+"""Hot room lists and anonymous pages served from Redis, and every event that must outdate them."""
+
+import re
+from urllib.parse import urlencode
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.messages import constants
+from django.contrib.messages.storage.base import Message
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.db import connection
+from django.http import HttpResponse
+from django.test import Client, RequestFactory
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from rooms import cache, services
+from rooms.models import Category, Room
+from rooms.selectors import stream_key_active
+from tests.factories import CategoryFactory, LiveRoomFactory, RoomFactory, StaffFactory
+
+pytestmark = pytest.mark.django_db
+
+HOOK_SECRET = "test-hook-secret"
+
+
+@pytest.fixture(autouse=True)
+def _hook_secret(settings):
+    settings.RTMP_HOOK_SECRET = HOOK_SECRET
+
+
+def queries_of(call) -> tuple[object, int]:
+    with CaptureQueriesContext(connection) as queries:
+        result = call()
+    return result, len(queries)
+
+
+def html(client, url: str, **headers) -> str:
+    response = client.get(url, headers=headers)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_live_rooms_and_categories_are_read_from_redis_after_the_first_time():
+    LiveRoomFactory.create_batch(3)
+    RoomFactory()
+    first, _ = queries_of(cache.live_rooms)
+    again, count = queries_of(cache.live_rooms)
+    assert count == 0
+    assert [room.pk for room in again] == [room.pk for room in first] and len(again) == 3
+    assert again[0].owner.username and again[0].live_started_at is not None  # no lazy loads left
+
+    cache.categories()
+    categories, count = queries_of(cache.categories)
+    assert count == 0
+    assert sum(category.live_count for category in categories) == 3
+    assert sum(category.room_count for category in categories) == 4
+
+
+def without_csrf_token(response) -> str:
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", response.content.decode())
+
+
+@pytest.mark.parametrize("url", ["/", "/api/rooms/?status=live", "room"])
+def test_a_second_anonymous_request_runs_no_query(client, url):
+    room = LiveRoomFactory()
+    url = reverse("room_detail", args=[room.pk]) if url == "room" else url
+    first = client.get(url)
+    second, count = queries_of(lambda: client.get(url))
+    assert count == 0
+    assert second.status_code == 200 and without_csrf_token(second) == without_csrf_token(first)
+    assert second["Content-Type"] == first["Content-Type"]
+
+
+def test_the_live_list_api_reads_the_hot_list_for_signed_in_users_too(client, user):
+    live = LiveRoomFactory()
+    client.force_login(user)
+    client.get("/api/rooms/?status=live")
+    response, count = queries_of(lambda: client.get("/api/rooms/?status=live"))
+    assert count == 2  # the session and its user: the rooms come from Redis
+    assert [room["id"] for room in response.json()["results"]] == [live.pk]
+
+
+def test_signed_in_users_always_get_a_fresh_page(client, user):
+    room = RoomFactory(title="Old title")
+    html(client, "/")
+    Room.objects.filter(pk=room.pk).update(title="New title")  # no event: anonymous pages may lag
+
+    assert "Old title" in html(client, "/")
+    client.force_login(user)
+    assert "New title" in html(client, "/")
+
+
+def test_each_language_has_its_own_cached_page(client):
+    RoomFactory()
+    assert '<html lang="en">' in html(client, "/")
+    assert '<html lang="ko">' in html(client, "/", accept_language="ko")
+    assert '<html lang="en">' in html(client, "/")
+
+
+def test_an_anonymous_visitor_with_a_message_gets_a_fresh_page_that_is_not_kept(client):
+    RoomFactory(title="Old title")
+    html(client, "/")
+    Room.objects.update(title="New title")
+    storage = CookieStorage(RequestFactory().get("/"))
+    client.cookies["messages"] = storage._encode([Message(constants.SUCCESS, "You are logged out.")])
+
+    page = html(client, "/")
+    assert "You are logged out." in page and "New title" in page
+    del client.cookies["messages"]
+    assert "Old title" in html(client, "/")  # the page with the message was not stored
+
+
+def test_a_response_setting_a_cookie_is_not_kept():
+    renders = []
+
+    @cache.anonymous_page
+    def with_cookie(request):
+        renders.append(request)
+        response = HttpResponse("hello")
+        response.set_cookie("seen", "1")
+        return response
+
+    for _ in range(2):
+        request = RequestFactory().get("/with-cookie/")
+        request.user = AnonymousUser()
+        with_cookie(request)
+    assert len(renders) == 2
+
+
+def csrf_token_in(page: str) -> str:
+    return re.search(r'name="csrfmiddlewaretoken" value="([A-Za-z0-9]+)"', page).group(1)
+
+
+def test_a_stored_page_gives_each_visitor_their_own_csrf_token(client):
+    RoomFactory()
+    first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    first_token = csrf_token_in(html(first, "/"))
+    page, count = queries_of(lambda: html(second, "/"))
+    assert count == 0  # served from Redis
+    second_token = csrf_token_in(page)
+    assert first_token != second_token and "csrftoken" in second.cookies
+
+    switch = reverse("set_language")
+    assert (
+        second.post(switch, {"language": "ko", "next": "/", "csrfmiddlewaretoken": first_token}).status_code
+        == 403
+    )
+    assert (
+        second.post(switch, {"language": "ko", "next": "/", "csrfmiddlewaretoken": second_token}).status_code
+        == 302
+    )
+
+
+def test_an_api_client_with_a_token_is_never_served_from_the_page_cache(client, user):
+    room = RoomFactory(title="Old title")
+    client.get("/api/rooms/")
+    Room.objects.filter(pk=room.pk).update(title="New title")  # no event: anonymous answers may lag
+    token = RefreshToken.for_user(user).access_token
+
+    fresh = client.get("/api/rooms/", headers={"authorization": f"Bearer {token}"}).json()
+    assert fresh["results"][0]["title"] == "New title"
+    assert client.get("/api/rooms/").json()["results"][0]["title"] == "Old title"
+
+
+# Each event below must outdate the anonymous home page, the live list API and the hot lists at once.
+
+
+def watch(client, room_title: str) -> None:
+    """Cache the pages, then check they still show the old state before the event."""
+    assert room_title in html(client, "/")
+    client.get("/api/rooms/?status=live")
+    cache.categories()
+
+
+def hook(client, name: str, data: dict):
+    url = reverse(f"rtmp_hooks:{name}") + "?" + urlencode({"secret": HOOK_SECRET})
+    response = client.post(url, {"app": "live", "addr": "203.0.113.7", **data})
+    assert response.status_code < 400, response.content
+    return response
+
+
+def live_ids(client) -> list[int]:
+    return [room["id"] for room in client.get("/api/rooms/?status=live").json()["results"]]
+
+
+def test_going_live_and_idle_outdates_the_lists(client, celery_eager, django_capture_on_commit_callbacks):
+    room = RoomFactory(title="Piano night")
+    watch(client, "Piano night")
+    assert live_ids(client) == []
+
+    with django_capture_on_commit_callbacks(execute=True):
+        hook(client, "publish", {"name": stream_key_active(room=room).secret, "clientid": "7"})
+    assert live_ids(client) == [room.pk]
+    assert "Live now" in html(client, "/")
+    assert sum(category.live_count for category in cache.categories()) == 1
+
+    with django_capture_on_commit_callbacks(execute=True):
+        hook(client, "publish_done", {"name": stream_key_active(room=room).secret, "clientid": "7"})
+    assert live_ids(client) == []
+    assert "Live now" not in html(client, "/")
+    assert sum(category.live_count for category in cache.categories()) == 0
+
+
+def test_editing_a_room_outdates_the_lists(client, django_capture_on_commit_callbacks):
+    room = LiveRoomFactory(title="Piano night")
+    watch(client, "Piano night")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.room_update(room=room, changes={"title": "Guitar night"})
+    page = html(client, "/")
+    assert "Guitar night" in page and "Piano night" not in page
+    assert cache.live_rooms()[0].title == "Guitar night"
+
+
+def test_creating_and_deleting_a_room_outdates_the_lists(client, user, django_capture_on_commit_callbacks):
+    LiveRoomFactory(title="Piano night")
+    watch(client, "Piano night")
+    with django_capture_on_commit_callbacks(execute=True):
+        created = services.room_create(owner=user, title="Brand new room")
+    assert "Brand new room" in html(client, "/")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        created.delete()
+    assert "Brand new room" not in html(client, "/")
+
+
+def test_deleting_a_room_in_the_admin_outdates_the_lists(client, django_capture_on_commit_callbacks):
+    room = LiveRoomFactory(title="Piano night")
+    watch(client, "Piano night")
+    admin = StaffFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client = client.__class__()
+        admin_client.force_login(admin)
+        response = admin_client.post(reverse("admin:rooms_room_delete", args=[room.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert "Piano night" not in html(client, "/")
+    assert live_ids(client) == []
+
+
+def test_changing_a_category_in_the_admin_outdates_the_lists(client, django_capture_on_commit_callbacks):
+    music = CategoryFactory(name="Music", slug="music")
+    LiveRoomFactory(title="Piano night", category=music)
+    watch(client, "Piano night")
+    admin_client = client.__class__()
+    admin_client.force_login(StaffFactory())
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("admin:rooms_category_change", args=[music.pk]),
+            {"name": "Live music", "slug": "music", "description": "", "position": 0},
+        )
+    assert response.status_code == 302, response.content[:2000]
+    assert "Live music" in html(client, "/")
+    assert [category.name for category in cache.categories()] == ["Live music"]
+    assert client.get("/api/rooms/?status=live").json()["results"][0]["category"]["name"] == "Live music"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        Category.objects.get(pk=music.pk).delete()
+    assert cache.categories() == []
