@@ -54,7 +54,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             self.sender = pipeline.Sender(room_id=self.room_id, user_id=None)
         self.hub = self.hub or hub_current()
         self.socket = Socket(
-            send=lambda frame: self.send(text_data=frame),
+            send=self._frame_send,
             close=lambda code: self.close(code=code),
             user_id=self.sender.user_id,
         )
@@ -76,6 +76,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
             chat_events.room_state_event(status=status),
         ]
         self.socket.push(chat_events.batch_frame(snapshot), first=True)
+
+    async def _frame_send(self, frame: str) -> None:
+        # Straight to the ASGI send: the consumer's own send() adds two coroutine calls per socket and
+        # frame, and the hub writes every frame to every socket of the room.
+        await self.base_send({"type": "websocket.send", "text": frame})
 
     def _unique_key(self, user) -> str:
         if user.is_authenticated:

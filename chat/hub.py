@@ -3,6 +3,7 @@ PUBLISH per room per tick carrying every event of the tick in one frame serialis
 written unchanged to each local socket of the room through a bounded queue of its own."""
 
 import asyncio
+import gc
 import json
 import logging
 import time
@@ -28,6 +29,12 @@ CLOSE_KICKED = 4003
 FRAMES_PREFIX = "chat:room:"
 FRAMES_SUFFIX = ":frames"
 LIVE_CACHE_S = 30.0
+# Collections of the youngest generation this far apart. With CPython's 700, the objects of each fan-out
+# (a future and a task step per socket) outlived enough young collections to be promoted, and the
+# full collections that followed, walking the thousand sockets' objects, stalled the event loop for
+# 0.3-1.4 s (chat fan-out benchmark, docs/benchmarks.md): every message of the moment waited.
+GC_YOUNG_THRESHOLD = 50_000
+_gc_tuned = False
 
 
 def seq_key(room_id: int) -> str:
@@ -94,7 +101,8 @@ class Socket:
         self._close = close
         self._limit = limit or settings.CHAT_SOCKET_QUEUE_FRAMES
         self._frames: deque[str] = deque()
-        self._ready = asyncio.Event()
+        # A bare future rather than an asyncio.Event: a fan-out wakes every socket of the room each frame.
+        self._waiter: asyncio.Future | None = None
         self.closed = False
         self._writer = asyncio.create_task(self._write())
 
@@ -109,7 +117,8 @@ class Socket:
             self._frames.appendleft(frame)
         else:
             self._frames.append(frame)
-        self._ready.set()
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
     def kill(self, code: int) -> None:
         """Stop writing and close the socket with ``code`` (the close itself must not wait on a stuck send)."""
@@ -125,11 +134,12 @@ class Socket:
         self._writer.cancel()
 
     async def _write(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
-            await self._ready.wait()
             while self._frames:
                 await self._send(self._frames.popleft())
-            self._ready.clear()
+            self._waiter = loop.create_future()
+            await self._waiter
 
 
 def _log_failure(task: asyncio.Task) -> None:
@@ -145,6 +155,7 @@ class Hub:
         # Short in-process caches of what every message needs (rules, bans, the live stream's start).
         self.cache: dict[tuple, tuple[float, object]] = {}
         self._pubsub = self.redis.pubsub()
+        self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self._started = asyncio.Lock()
 
@@ -152,6 +163,7 @@ class Hub:
         async with self._started:
             if self._tasks:
                 return
+            _gc_tune()
             await self._pubsub.subscribe(CONTROL_CHANNEL)
             from chat.presence import presence_loop
 
@@ -207,6 +219,7 @@ class Hub:
     def enqueue(self, *, room_id: int, event: dict) -> None:
         """Queue an event (its seq already set) for the room's next frame."""
         self.pending.setdefault(room_id, []).append(event)
+        self._wake.set()
 
     async def flush(self) -> None:
         """Publish one frame per room with this tick's events."""
@@ -219,8 +232,12 @@ class Hub:
             await pipe.execute()
 
     async def _tick(self) -> None:
+        """Flush as soon as there is something to send, then at most once per tick: the first message
+        after a quiet tick goes out at once, a busy room gets one frame per tick with all its events."""
         interval = settings.CHAT_TICK_MS / 1000
         while True:
+            await self._wake.wait()
+            self._wake.clear()
             started = time.monotonic()
             try:
                 await self.flush()
@@ -287,6 +304,18 @@ class Hub:
             for socket in list(sockets):
                 if socket.user_id == user_id:
                     socket.kill(CLOSE_KICKED)
+
+
+def _gc_tune() -> None:
+    """Once per process, when it starts serving chat: what is alive now (Django, the project's modules)
+    lives as long as the process, so collections need not walk it again; young collections far apart."""
+    global _gc_tuned
+    if _gc_tuned:
+        return
+    _gc_tuned = True
+    gc.freeze()
+    _, middle, oldest = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, oldest)
 
 
 def _cap_danmaku(room_events: list[dict]) -> list[dict]:
