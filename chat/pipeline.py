@@ -16,7 +16,7 @@ from chat.events import ErrorCode
 from chat.hub import Hub, recent_append, recent_key, seq_key
 from chat.lanes import lane_take
 from chat.presence import comment_counted, room_live_stream
-from chat.ratelimit import rate_limit_take
+from chat.ratelimit import RATE_LIMIT_LUA, bucket_key, rate_limit_args
 from chat.selectors import RoomChatRules, chat_ban_active, room_chat_rules
 from chat.wordfilter import text_blocked
 from streamlite import metrics
@@ -44,6 +44,24 @@ CLIENT_ID_MAX = 64
 RULES_CACHE_S = 2.0
 BAN_CACHE_S = 5.0
 DEDUPE_TTL_S = 600
+# The admission of a message in one round trip (each await of the accept path waits behind whatever the
+# event loop is doing, fan-outs to a thousand sockets included): a resend is answered with its first ack,
+# else the rate limit is charged, the client id marked in flight and the message numbered.
+# KEYS: dedupe (empty: no client id), rate bucket, next id, room seq. ARGV: dedupe TTL s, then the rate
+# limit's. Returns {"resend", first ack or "" while in flight} | {"limited", retry ms} | {"ok", id, seq}.
+_ADMIT_SCRIPT = (
+    RATE_LIMIT_LUA
+    + """
+if KEYS[1] ~= '' then
+  local original = redis.call('GET', KEYS[1])
+  if original then return {'resend', original} end
+end
+local wait = rate_limit_take(KEYS[2], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
+if wait > 0 then return {'limited', wait} end
+if KEYS[1] ~= '' then redis.call('SET', KEYS[1], '', 'EX', ARGV[1]) end
+return {'ok', redis.call('INCR', KEYS[3]), redis.call('INCR', KEYS[4])}
+"""
+)
 
 
 @dataclass(frozen=True)
@@ -152,33 +170,41 @@ async def message_accept(*, hub: Hub, sender: Sender, payload: dict) -> dict | N
         raise Rejected(ErrorCode.BANNED)
     if text_blocked(message["text"], rules.words):
         raise Rejected(ErrorCode.INVALID, _("This message contains a word blocked in this room."))
-    dedupe = dedupe_key(user_id=sender.user_id, client_id=client_id) if client_id else None
-    if dedupe is not None and not await redis.set(dedupe, "", nx=True, ex=DEDUPE_TTL_S):
+    dedupe = dedupe_key(user_id=sender.user_id, client_id=client_id) if client_id else ""
+    exempt = sender.is_staff or rules.is_moderator(sender.user_id)
+    cooldown_ms = 0 if exempt else (rules.slow_mode_s * 1000 or rules.cooldown_ms)
+    verdict, *values = await redis.register_script(_ADMIT_SCRIPT)(
+        keys=[dedupe, bucket_key(room_id=room_id, user_id=sender.user_id), NEXT_ID_KEY, seq_key(room_id)],
+        args=[DEDUPE_TTL_S, *rate_limit_args(cooldown_ms=cooldown_ms)],
+    )
+    if verdict == "resend":
         # A resend (reconnect): the first ack answers it, the message is not taken twice.
-        original = await redis.get(dedupe)
-        return json.loads(original) if original else None
+        return json.loads(values[0]) if values[0] else None
+    if verdict == "limited":
+        raise Rejected(ErrorCode.RATE_LIMITED, retry_after_ms=int(values[0]))
+    message_id, seq = values
     try:
-        ack = await _message_store(hub=hub, sender=sender, rules=rules, message=message, client_id=client_id)
+        return await _message_store(
+            hub=hub,
+            sender=sender,
+            message=message,
+            client_id=client_id,
+            dedupe=dedupe,
+            id=message_id,
+            seq=seq,
+        )
     except BaseException:
-        if dedupe is not None:
+        if dedupe:
             await redis.delete(dedupe)
         raise
-    if dedupe is not None:
-        await redis.set(dedupe, json.dumps(ack), ex=DEDUPE_TTL_S)
-    return ack
 
 
 async def _message_store(
-    *, hub: Hub, sender: Sender, rules: RoomChatRules, message: dict, client_id: str
+    *, hub: Hub, sender: Sender, message: dict, client_id: str, dedupe: str, id: int, seq: int
 ) -> dict:
+    """Store the admitted message (recent list, outbox, comment count and its ack for resends, in one
+    transaction) and queue it for the room's next frame; returns the ack."""
     room_id, redis = sender.room_id, hub.redis
-    exempt = sender.is_staff or rules.is_moderator(sender.user_id)
-    cooldown_ms = 0 if exempt else (rules.slow_mode_s * 1000 or rules.cooldown_ms)
-    retry_after_ms = await rate_limit_take(
-        redis=redis, room_id=room_id, user_id=sender.user_id, cooldown_ms=cooldown_ms
-    )
-    if retry_after_ms:
-        raise Rejected(ErrorCode.RATE_LIMITED, retry_after_ms=retry_after_ms)
     kind = "danmaku" if "mode" in message else "chat"
     lane = (
         await lane_take(redis=redis, room_id=room_id, mode=message["mode"], text=message["text"])
@@ -187,13 +213,9 @@ async def _message_store(
     )
     stream_id, started_ms = await room_live_stream(hub, room_id)
     now = datetime.now(UTC)
-    async with redis.pipeline(transaction=False) as pipe:
-        pipe.incr(NEXT_ID_KEY)
-        pipe.incr(seq_key(room_id))
-        message_id, seq = await pipe.execute()
     event = chat_events.message_event(
         kind=kind,
-        id=message_id,
+        id=id,
         seq=seq,
         username=sender.username,
         display_name=sender.display_name,
@@ -208,15 +230,18 @@ async def _message_store(
     document = chat_events.message_document(
         event=event, room_id=room_id, stream_id=stream_id, user_id=sender.user_id, client_id=client_id
     )
+    ack = chat_events.ack_event(client_id=client_id, id=id, seq=seq)
     async with redis.pipeline(transaction=True) as pipe:
         recent_append(pipe, room_id=room_id, events=[event])
         pipe.xadd(OUTBOX_KEY, {"doc": json.dumps(document, ensure_ascii=False)})
         if stream_id is not None:
             comment_counted(pipe, stream_id=stream_id)
+        if dedupe:
+            pipe.set(dedupe, json.dumps(ack), ex=DEDUPE_TTL_S)
         await pipe.execute()
     hub.enqueue(room_id=room_id, event=event)
     metrics.CHAT_MESSAGES_ACCEPTED.inc()
-    return chat_events.ack_event(client_id=client_id, id=message_id, seq=seq)
+    return ack
 
 
 async def recent_events(*, hub: Hub, room_id: int, after_seq: int | None = None) -> list[dict]:
