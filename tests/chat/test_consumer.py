@@ -141,6 +141,22 @@ async def test_too_fast_is_rate_limited_with_a_retry_after(ws_open, alice):
     assert error["client_id"] == "2"
 
 
+async def test_a_rate_limited_message_resent_after_the_wait_is_taken_with_the_next_seq(ws_open, alice):
+    # Admission is one Redis script: a refused message neither holds its client id nor uses up a seq.
+    slow_room = await sync_to_async(RoomFactory)(comment_cooldown_ms=300)
+    socket = await ws_open(slow_room.pk, user=alice)
+    await socket.send_json_to({"type": "chat", "text": "one", "client_id": "1"})
+    first_ack = await first(socket, "ack")
+    await socket.send_json_to({"type": "chat", "text": "two", "client_id": "2"})
+    error = await first(socket, "error")
+    assert error["code"] == "rate_limited"
+    await asyncio.sleep(error["retry_after_ms"] / 1000 + 0.05)
+    await socket.send_json_to({"type": "chat", "text": "two", "client_id": "2"})
+    ack = await first(socket, "ack")
+    assert ack["client_id"] == "2"
+    assert (ack["id"], ack["seq"]) == (first_ack["id"] + 1, first_ack["seq"] + 1)
+
+
 async def test_slow_mode_applies_but_not_to_the_owner(ws_open, alice):
     slow_room = await sync_to_async(RoomFactory)(comment_cooldown_ms=0, slow_mode_seconds=30)
     owner = await sync_to_async(lambda: slow_room.owner)()
@@ -248,12 +264,12 @@ async def test_simultaneous_danmaku_get_different_lanes(ws_open, room):
 
 async def test_resume_fills_the_gap_without_duplicates(ws_open, room, alice, bob):
     sender = await ws_open(room.pk, user=alice)
+    acks = []
     for n in range(5):
         await sender.send_json_to({"type": "chat", "text": f"m{n}", "client_id": str(n)})
-        await first(sender, "ack")
-    seqs = [e["seq"] for e in await events_until(sender, "chat") if e["type"] == "chat"]
+        acks.append(await first(sender, "ack"))
     reader = await ws_open(room.pk, user=bob)
-    await reader.send_json_to({"type": "resume", "after_seq": seqs[0] + 1})
+    await reader.send_json_to({"type": "resume", "after_seq": acks[1]["seq"]})
     frame = await reader.receive_json_from(timeout=3)
     texts = [e["text"] for e in frame["events"]]
     assert texts == ["m2", "m3", "m4"]

@@ -59,3 +59,25 @@ async def test_one_frame_per_tick_and_danmaku_past_the_cap_are_marked_overflow(c
     [frame] = client.frames
     events = json.loads(frame)["events"]
     assert [e.get("overflow", False) for e in events] == [False, False, True, True, False]
+
+
+async def test_an_idle_room_is_flushed_at_once_a_busy_one_once_per_tick_in_seq_order(chat_hub, settings):
+    settings.CHAT_TICK_MS = 2000
+    client = FakeClient()
+    await chat_hub.join(room_id=3, socket=Socket(send=client.send, close=client.close, user_id=None))
+    started = asyncio.get_running_loop().time()
+    chat_hub.enqueue(room_id=3, event={"type": "chat", "seq": 1})
+    async with asyncio.timeout(1.5):  # well before the tick: nothing was sent in the last one
+        while not client.frames:
+            await asyncio.sleep(0.01)
+    for n in range(2, 6):  # within the tick that the first flush began: they wait for its end, together
+        chat_hub.enqueue(room_id=3, event={"type": "chat", "seq": n})
+    async with asyncio.timeout(5):
+        while len(client.frames) < 2:
+            await asyncio.sleep(0.01)
+    assert asyncio.get_running_loop().time() - started >= 1.9
+    await asyncio.sleep(0.3)
+    assert [[event["seq"] for event in json.loads(frame)["events"]] for frame in client.frames] == [
+        [1],
+        [2, 3, 4, 5],
+    ]
