@@ -12,9 +12,11 @@ import os
 import threading
 import time
 import urllib.parse
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from common import process_tree_cpu_seconds, summary_ms, web_server
+from common import ROOT, ServerURL, process_tree_cpu_seconds, summary_ms, web_server
 from django.conf import settings
 
 from accounts.models import User
@@ -23,6 +25,7 @@ from rooms.services import room_create
 
 PUBLISHERS = 50
 ROUNDS = 10
+SERVER_CONFIGS = [("daphne", 1), ("uvicorn", 1), ("uvicorn", 2)]
 
 
 def make_rooms() -> list[str]:
@@ -97,41 +100,75 @@ def postgres_pid() -> int | None:
     return int(pid_file.read_text().split()[0]) if pid_file.exists() else None
 
 
-def measure(server: str, keys: list[str], workers: int = 1) -> None:
-    publish: list[float] = []
-    cpu = {"web": 0.0, "postgres": 0.0}
+@dataclass
+class Target:
+    """One web server under test and what it measured."""
+
+    label: str
+    base: ServerURL
+    one_at_a_time: list[float] = field(default_factory=list)
+    publish: list[float] = field(default_factory=list)
+    cpu: dict[str, float] = field(default_factory=lambda: {"web": 0.0, "postgres": 0.0})
+
+
+def measure(targets: list[Target], keys: list[str]) -> None:
+    """Every target in the same rounds, one after the other, so a busy machine weighs on all alike."""
     pg_pid = postgres_pid()
 
-    def cpu_now() -> dict[str, float]:
+    def cpu_now(target: Target) -> dict[str, float]:
         return {
-            "web": process_tree_cpu_seconds(base.pid),
+            "web": process_tree_cpu_seconds(target.base.pid),
             "postgres": process_tree_cpu_seconds(pg_pid) if pg_pid else 0.0,
         }
 
-    with web_server(server=server, workers=workers) as base:
-        one_at_a_time = sequential(base, keys)
-        run_round(base, "publish", keys, -1)  # warm-up: connections, caches, code paths
-        run_round(base, "publish_done", keys, -1)
-        for round_no in range(ROUNDS):
-            before = cpu_now()
-            latencies, statuses = run_round(base, "publish", keys, round_no)
-            cpu = {name: spent + cpu_now()[name] - before[name] for name, spent in cpu.items()}
+    round_no = 0
+    for target in targets:
+        target.one_at_a_time = sequential(target.base, keys)
+        run_round(target.base, "publish", keys, round_no)  # warm-up: connections, caches, code paths
+        run_round(target.base, "publish_done", keys, round_no)
+    for _ in range(ROUNDS):
+        for target in targets:
+            round_no += 1
+            before = cpu_now(target)
+            latencies, statuses = run_round(target.base, "publish", keys, round_no)
+            after = cpu_now(target)
+            target.cpu = {name: spent + after[name] - before[name] for name, spent in target.cpu.items()}
             refused = [s for s in statuses if s != 302]
             if refused:
-                raise SystemExit(f"publish answered {sorted(set(refused))} instead of 302")
-            publish.extend(latencies)
-            run_round(base, "publish_done", keys, round_no)
-    name = f"{server} ×{workers}" if workers > 1 else server
-    per_publish = ", ".join(f"{k} {v * 1000 / len(publish):.1f} ms" for k, v in cpu.items() if v)
-    print(f"{name}: on_publish one at a time: {summary_ms(one_at_a_time)}")
-    print(f"{name}: on_publish {PUBLISHERS} at once, {ROUNDS} rounds: {summary_ms(publish)}")
-    print(f"{name}: CPU per publish during the rounds: {per_publish}")
+                raise SystemExit(f"{target.label}: publish answered {sorted(set(refused))} instead of 302")
+            target.publish.extend(latencies)
+            run_round(target.base, "publish_done", keys, round_no)
+    for target in targets:
+        per_publish = ", ".join(
+            f"{name} {spent * 1000 / len(target.publish):.1f} ms"
+            for name, spent in target.cpu.items()
+            if spent
+        )
+        print(f"{target.label}: on_publish one at a time: {summary_ms(target.one_at_a_time)}")
+        print(
+            f"{target.label}: on_publish {PUBLISHERS} at once, {ROUNDS} rounds: {summary_ms(target.publish)}"
+        )
+        print(f"{target.label}: CPU per publish during the rounds: {per_publish}")
 
 
 def main() -> None:
+    """HOOK_BENCH_BEFORE=<another checkout> (e.g. a git worktree of an earlier commit) adds its uvicorn
+    servers to the same rounds: before and after measured under the same load."""
+    before = os.environ.get("HOOK_BENCH_BEFORE")
+    checkouts = [("before", Path(before)), ("after", ROOT)] if before else [("", ROOT)]
+    configs = [
+        (server, workers, label, cwd) for server, workers in SERVER_CONFIGS for label, cwd in checkouts
+    ]
+    if before:
+        configs = [config for config in configs if config[0] == "uvicorn"]
     keys = make_rooms()
-    for server, workers in (("daphne", 1), ("uvicorn", 1), ("uvicorn", 2)):
-        measure(server, keys, workers)
+    with ExitStack() as stack:
+        targets = []
+        for server, workers, label, cwd in configs:
+            base = stack.enter_context(web_server(server=server, workers=workers, cwd=cwd))
+            name = f"{server} ×{workers}" if workers > 1 else server
+            targets.append(Target(label=f"{label} {name}".strip(), base=base))
+        measure(targets, keys)
 
 
 if __name__ == "__main__":

@@ -78,9 +78,10 @@ def process_tree_cpu_seconds(pid: int) -> float:
 
 
 @contextmanager
-def web_server(extra_env: dict | None = None, server: str = "daphne", workers: int = 1):
+def web_server(extra_env: dict | None = None, server: str = "daphne", workers: int = 1, cwd: Path = ROOT):
     """An ASGI server (Daphne, or uvicorn with ``workers`` processes) serving the site on a free loopback
-    port; yields its URL (a ServerURL)."""
+    port; yields its URL (a ServerURL). ``cwd``: another checkout of the code to serve (with this one's
+    virtualenv), to compare two versions in one run."""
     port = free_port()
     env = {**os.environ, **(extra_env or {})}
     if workers > 1 and server != "uvicorn":
@@ -88,7 +89,7 @@ def web_server(extra_env: dict | None = None, server: str = "daphne", workers: i
     extra_args = ["--workers", str(workers)] if workers > 1 else []
     proc = subprocess.Popen(
         [*SERVERS[server](port), *extra_args, "streamlite.asgi:application"],
-        cwd=ROOT,
+        cwd=cwd,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
