@@ -36,7 +36,8 @@ def stream_key_by_secret(
         keys = keys.filter(revoked_at__isnull=True)
     if lock_owner:
         keys = keys.select_for_update(of=("room__owner",), no_key=True)
-    key = keys.first()
+    # The digest is unique: no ORDER BY as first() would add.
+    key = next(iter(keys[:1]), None)
     if key is None or not hmac.compare_digest(key.secret.encode(), secret.encode()):
         return None
     return key
