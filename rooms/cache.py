@@ -12,7 +12,7 @@ Two tiers: Redis, shared by every web process, and a small copy in each process'
 """
 
 import hashlib
-import re
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -25,21 +25,19 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
-from django.middleware.csrf import get_token
 from django.utils import translation
+from redis.exceptions import RedisError
 
 from rooms import selectors
 from rooms.models import Category, Room
+
+logger = logging.getLogger(__name__)
 
 VERSION_KEY = "rooms:version"
 VERSION_RECHECK_S = 1.0
 STALE_S = 5
 LOCAL_S = 1
 _local = LocMemCache("rooms-cache", {"TIMEOUT": LOCAL_S, "OPTIONS": {"MAX_ENTRIES": 500}})
-# Stored pages hold this in place of the CSRF token of the visitor they were rendered for (the language
-# switcher is a POST form on every page); each visitor served a stored page gets their own token there.
-CSRF_PLACEHOLDER = b"--csrf-token-of-the-visitor--"
-_CSRF_INPUT = re.compile(rb'name="csrfmiddlewaretoken" value="([A-Za-z0-9]+)"')
 
 
 _local_version: tuple[float, str] = (0.0, "")
@@ -91,13 +89,21 @@ def _get(key: str):
 
 
 def _set(key: str, value) -> None:
-    cache.set(key, value, timeout=STALE_S)
+    try:
+        cache.set(key, value, timeout=STALE_S)
+    except RedisError:
+        logger.warning("room cache unavailable, %s not kept", key)
+        return
     _local.set(key, value)
 
 
 def _cached(name: str, build: Callable[[], list]) -> list:
-    key = f"rooms:{name}:{_version()}"
-    found = _get(key)
+    try:
+        key = f"rooms:{name}:{_version()}"
+        found = _get(key)
+    except RedisError:
+        logger.warning("room list cache unavailable, reading %s from the database", name)
+        return build()
     if found is None:
         found = build()
         _set(key, found)
@@ -147,50 +153,34 @@ def _response_cacheable(response: HttpResponse) -> bool:
     )
 
 
-def _without_csrf_token(request: HttpRequest, content: bytes) -> bytes | None:
-    """The page with its CSRF token replaced by the placeholder; None when that cannot be done safely."""
-    if not request.META.get("CSRF_COOKIE_NEEDS_UPDATE"):
-        return content  # the page used no token
-    found = _CSRF_INPUT.search(content)
-    if found is None:
-        return None  # a token used in some other way than the form field: keep the page fresh
-    stripped = content.replace(found.group(1), CSRF_PLACEHOLDER)
-    if request.META["CSRF_COOKIE"].encode() in stripped:
-        return None
-    return stripped
-
-
 def _store(key: str, request: HttpRequest, response: HttpResponse) -> None:
-    if not _response_cacheable(response):
-        return
-    content = _without_csrf_token(request, response.content)
-    if content is not None:
-        _set(key, (content, dict(response.headers)))
-
-
-def _stored_response(request: HttpRequest, content: bytes, headers: dict) -> HttpResponse:
-    if CSRF_PLACEHOLDER in content:
-        # get_token also makes the CSRF middleware send this visitor's cookie, as a fresh render would.
-        content = content.replace(CSRF_PLACEHOLDER, get_token(request).encode())
-    return HttpResponse(content, headers=headers)
+    # A CSRF token in the page (or its cookie) belongs to one visitor: such a response is never kept.
+    if _response_cacheable(response) and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE"):
+        _set(key, (response.content, dict(response.headers)))
 
 
 def anonymous_page(view: Callable) -> Callable:
     """Serve a page (or an API GET) to anonymous visitors from the cache, rendered a few seconds ago at most.
 
     On a DRF view, wrap what ``as_view`` returns. Signed-in users, API clients with a token
-    and requests with messages to show always get a fresh response; a response setting a cookie is
-    never stored, and a stored page never holds a CSRF token (see ``CSRF_PLACEHOLDER``).
+    and requests with messages to show always get a fresh response; a response setting a cookie or
+    carrying a CSRF token is never stored.
     """
 
     @wraps(view)
     def wrapped(request, *args, **kwargs):
         if not _request_cacheable(request):
             return view(request, *args, **kwargs)
-        key = _page_key(request)
-        found = _get(key)
+        try:
+            key = _page_key(request)
+            found = _get(key)
+        except RedisError:
+            # Pages keep working without Redis, only slower.
+            logger.warning("page cache unavailable, rendering %s", request.path)
+            return view(request, *args, **kwargs)
         if found is not None:
-            return _stored_response(request, *found)
+            content, headers = found
+            return HttpResponse(content, headers=headers)
         response = view(request, *args, **kwargs)
         if hasattr(response, "add_post_render_callback"):
             response.add_post_render_callback(lambda rendered: _store(key, request, rendered))

@@ -1,6 +1,5 @@
 """Hot room lists and anonymous pages served from Redis, and every event that must outdate them."""
 
-import re
 from urllib.parse import urlencode
 
 import pytest
@@ -10,7 +9,8 @@ from django.contrib.messages.storage.base import Message
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.db import connection
 from django.http import HttpResponse
-from django.test import Client, RequestFactory
+from django.middleware.csrf import get_token
+from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework_simplejwt.tokens import RefreshToken
@@ -58,10 +58,6 @@ def test_live_rooms_and_categories_are_read_from_redis_after_the_first_time():
     assert sum(category.room_count for category in categories) == 4
 
 
-def without_csrf_token(response) -> str:
-    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", response.content.decode())
-
-
 @pytest.mark.parametrize("url", ["/", "/api/rooms/?status=live", "room"])
 def test_a_second_anonymous_request_runs_no_query(client, url):
     room = LiveRoomFactory()
@@ -69,7 +65,7 @@ def test_a_second_anonymous_request_runs_no_query(client, url):
     first = client.get(url)
     second, count = queries_of(lambda: client.get(url))
     assert count == 0
-    assert second.status_code == 200 and without_csrf_token(second) == without_csrf_token(first)
+    assert second.status_code == 200 and second.content == first.content
     assert second["Content-Type"] == first["Content-Type"]
 
 
@@ -80,6 +76,19 @@ def test_the_live_list_api_reads_the_hot_list_for_signed_in_users_too(client, us
     response, count = queries_of(lambda: client.get("/api/rooms/?status=live"))
     assert count == 2  # the session and its user: the rooms come from Redis
     assert [room["id"] for room in response.json()["results"]] == [live.pk]
+
+
+def test_pages_still_render_while_redis_is_down(client, settings):
+    room = LiveRoomFactory(title="Piano night")
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",
+        }
+    }
+    for _ in range(2):
+        assert "Piano night" in html(client, "/")
+        assert "Piano night" in html(client, reverse("room_detail", args=[room.pk]))
 
 
 def test_signed_in_users_always_get_a_fresh_page(client, user):
@@ -112,7 +121,7 @@ def test_an_anonymous_visitor_with_a_message_gets_a_fresh_page_that_is_not_kept(
     assert "Old title" in html(client, "/")  # the page with the message was not stored
 
 
-def test_a_response_setting_a_cookie_is_not_kept():
+def test_a_response_setting_a_cookie_or_carrying_a_csrf_token_is_not_kept():
     renders = []
 
     @cache.anonymous_page
@@ -122,35 +131,17 @@ def test_a_response_setting_a_cookie_is_not_kept():
         response.set_cookie("seen", "1")
         return response
 
-    for _ in range(2):
-        request = RequestFactory().get("/with-cookie/")
-        request.user = AnonymousUser()
-        with_cookie(request)
-    assert len(renders) == 2
+    @cache.anonymous_page
+    def with_token(request):
+        renders.append(request)
+        return HttpResponse(f'<input name="csrfmiddlewaretoken" value="{get_token(request)}">')
 
-
-def csrf_token_in(page: str) -> str:
-    return re.search(r'name="csrfmiddlewaretoken" value="([A-Za-z0-9]+)"', page).group(1)
-
-
-def test_a_stored_page_gives_each_visitor_their_own_csrf_token(client):
-    RoomFactory()
-    first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
-    first_token = csrf_token_in(html(first, "/"))
-    page, count = queries_of(lambda: html(second, "/"))
-    assert count == 0  # served from Redis
-    second_token = csrf_token_in(page)
-    assert first_token != second_token and "csrftoken" in second.cookies
-
-    switch = reverse("set_language")
-    assert (
-        second.post(switch, {"language": "ko", "next": "/", "csrfmiddlewaretoken": first_token}).status_code
-        == 403
-    )
-    assert (
-        second.post(switch, {"language": "ko", "next": "/", "csrfmiddlewaretoken": second_token}).status_code
-        == 302
-    )
+    for view in (with_cookie, with_token):
+        for _ in range(2):
+            request = RequestFactory().get(f"/{view.__name__}/")
+            request.user = AnonymousUser()
+            view(request)
+    assert len(renders) == 4
 
 
 def test_an_api_client_with_a_token_is_never_served_from_the_page_cache(client, user):
