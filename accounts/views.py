@@ -7,6 +7,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
@@ -70,12 +71,24 @@ def profile(request, username: str):
     return render(request, "accounts/profile.html", context)
 
 
+@csrf_exempt
 @require_POST
 def language_set(request):
     """The navigation bar's switcher: Django's set_language (cookie, redirect back), and a signed-in
-    user's choice is saved so that it follows them to the next log-in on any browser."""
+    user's choice is saved so that it follows them to the next log-in on any browser.
+
+    An anonymous switch only sets a cookie of the browser that sends it, so it asks for no CSRF token:
+    the switcher then puts none in anonymous pages, which keeps them cacheable (rooms.cache). Saving to
+    an account does check the token."""
+    if request.user.is_authenticated:
+        return _language_set_saved(request)
+    return set_language(request)
+
+
+@csrf_protect
+def _language_set_saved(request):
     response = set_language(request)
     language = request.POST.get("language", "")
-    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+    if language in dict(settings.LANGUAGES):
         services.profile_update(user=request.user, language=language)
     return response

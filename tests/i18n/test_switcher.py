@@ -96,3 +96,19 @@ def test_me_api_reads_and_writes_the_language(client):
     bad = client.patch("/api/me/", {"language": "xx"}, content_type="application/json")
     assert bad.status_code == 400
     assert User.objects.get(pk=user.pk).language == "zh-hans"
+
+
+def test_anonymous_pages_carry_no_csrf_token_for_the_switcher_but_a_saved_switch_needs_one():
+    anonymous = Client(enforce_csrf_checks=True)
+    page = anonymous.get("/")
+    assert "csrfmiddlewaretoken" not in page.content.decode() and "csrftoken" not in page.cookies
+    assert anonymous.post("/i18n/setlang/", {"language": "ko", "next": "/"}).status_code == 302
+
+    user = UserFactory()
+    signed_in = Client(enforce_csrf_checks=True)
+    signed_in.force_login(user)
+    assert signed_in.post("/i18n/setlang/", {"language": "ko", "next": "/"}).status_code == 403
+    token = signed_in.get("/").cookies["csrftoken"].value
+    response = signed_in.post("/i18n/setlang/", {"language": "ko", "next": "/", "csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+    assert User.objects.get(pk=user.pk).language == "ko"
