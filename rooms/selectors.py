@@ -2,6 +2,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
 from accounts.models import User
+from accounts.selectors import follow_count
 from rooms.models import Category, Follow, Room, StreamKey
 from streams.models import RoomRecord, Stream
 from vod.models import Vod
@@ -45,7 +46,7 @@ def room_detail(*, pk: int) -> Room | None:
     """The room with its owner's follower count and its live stream's start, in one query."""
     return (
         _with_live_started_at(rooms_listed())
-        .annotate(owner_follower_count=Count("owner__followers", distinct=True))
+        .annotate(owner_follower_count=follow_count(user_field="followed", user_ref="owner_id"))
         .filter(pk=pk)
         .first()
     )
