@@ -34,6 +34,10 @@ LIVE_CACHE_S = 30.0
 # full collections that followed, walking the thousand sockets' objects, stalled the event loop for
 # 0.3-1.4 s (chat fan-out benchmark, docs/benchmarks.md): every message of the moment waited.
 GC_YOUNG_THRESHOLD = 50_000
+# Sockets a frame is handed to per turn of the event loop. All of a big room at once made one turn of
+# ~1,000 writes, and each await of the accept path (Redis replies, acks) waited behind it; in slices,
+# they get in between, and the first viewers read the frame while the last are still being written.
+FANOUT_SLICE = 100
 _gc_tuned = False
 
 
@@ -262,7 +266,7 @@ class Hub:
             if message is None:
                 continue
             try:
-                self._deliver(message["channel"], message["data"])
+                await self._deliver(message["channel"], message["data"])
             except Exception:  # one bad message must not stop delivery for every room of the process
                 logger.exception("chat frame could not be delivered")
 
@@ -280,11 +284,13 @@ class Hub:
                 continue
             try:
                 frame = chat_events.batch_frame([json.loads(event) for event in raw])
-                self._deliver(frames_channel(room_id), frame)
+                await self._deliver(frames_channel(room_id), frame)
             except Exception:  # like a bad live frame: the other rooms are still refilled
                 logger.exception("chat room %s could not be refilled", room_id)
 
-    def _deliver(self, channel: str, data: str) -> None:
+    async def _deliver(self, channel: str, data: str) -> None:
+        """Hand a frame to every local socket of its room. Frames are delivered one after another by the
+        reader, so each socket still gets them in the order they were published."""
         if channel == CONTROL_CHANNEL:
             self._control(json.loads(data))
             return
@@ -292,8 +298,12 @@ class Hub:
         if '"room_state"' in data:
             self.cache.pop(("live", room_id), None)
         metrics.chat_frame_delivered(frame=data, sockets=len(self.rooms.get(room_id, ())))
-        for socket in list(self.rooms.get(room_id, ())):
-            socket.push(data)
+        sockets = list(self.rooms.get(room_id, ()))
+        for start in range(0, len(sockets), FANOUT_SLICE):
+            if start:
+                await asyncio.sleep(0)
+            for socket in sockets[start : start + FANOUT_SLICE]:
+                socket.push(data)
 
     def _control(self, order: dict) -> None:
         user_id, room_id = order["close_user"], order.get("room_id")
