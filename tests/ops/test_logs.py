@@ -6,6 +6,7 @@ import logging
 from urllib.parse import urlencode
 
 import pytest
+from asgiref.sync import sync_to_async
 from celery import shared_task
 from django.urls import reverse
 
@@ -98,3 +99,23 @@ def test_a_refused_hook_is_logged_with_its_request_id_and_without_the_secret(cli
     forbidden = next(line for line in lines if line["logger"] == "django.request")
     assert forbidden["request_id"] == response["X-Request-ID"]
     assert wrong not in json.dumps(lines)
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_under_asgi_the_stream_bound_in_the_sync_service_reaches_the_access_line(
+    async_client, settings, log_lines
+):
+    settings.RTMP_HOOK_SECRET = HOOK_SECRET
+    room = await sync_to_async(RoomFactory)()
+    stream_key = await sync_to_async(lambda: stream_key_active(room=room).secret)()
+    url = reverse("rtmp_hooks:publish") + "?" + urlencode({"secret": HOOK_SECRET})
+    response = await async_client.post(url, {"app": "live", "name": stream_key, "clientid": "4"})
+    assert response.status_code == 302
+    line = access_line(log_lines(), reverse("rtmp_hooks:publish"))
+    stream_id = await sync_to_async(lambda: room.streams.get().pk)()
+    assert (line["stream_id"], line["room_id"], line["request_id"]) == (
+        stream_id,
+        room.pk,
+        response["X-Request-ID"],
+    )
