@@ -3,6 +3,10 @@
 import io
 import json
 import logging
+import os
+import re
+import subprocess
+import sys
 from urllib.parse import urlencode
 
 import pytest
@@ -119,3 +123,18 @@ async def test_under_asgi_the_stream_bound_in_the_sync_service_reaches_the_acces
         room.pk,
         response["X-Request-ID"],
     )
+
+
+PLAIN_LOG = """
+import django, logging
+django.setup()
+logging.getLogger("tests.ops").warning("readable line")
+"""
+
+
+def test_log_format_plain_writes_readable_lines():
+    env = {**os.environ, "LOG_FORMAT": "plain", "DJANGO_SETTINGS_MODULE": "streamlite.settings"}
+    result = subprocess.run(
+        [sys.executable, "-c", PLAIN_LOG], env=env, capture_output=True, text=True, check=True, timeout=60
+    )
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d [\d:,]+ WARNING tests.ops readable line\n", result.stderr)
