@@ -4,6 +4,7 @@ through the hub. Async all the way: ORM through database_sync_to_async, Redis th
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -103,7 +104,8 @@ def commands_parse(text: str) -> tuple[str, dict]:
 def _text_clean(raw) -> str:
     if not isinstance(raw, str):
         raise Rejected(ErrorCode.INVALID)
-    text = raw.strip()
+    # NFC: Vietnamese typed as letters plus combining marks counts (and is stored) as the letters users see.
+    text = unicodedata.normalize("NFC", raw).strip()
     if not text:
         raise Rejected(ErrorCode.INVALID, _("Type a message first."))
     return text

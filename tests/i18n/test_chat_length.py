@@ -55,3 +55,16 @@ async def test_200_characters_pass_and_201_are_too_long(ws_open, room, sender, k
     )
     error = await first(socket, "error")
     assert (error["code"], error.get("client_id")) == ("too_long", "long")
+
+
+async def test_decomposed_vietnamese_is_counted_and_sent_as_the_letters_users_see(ws_open, room, sender):  # noqa: F811
+    """A client that types letters plus combining marks (NFD): 200 letters pass and reach viewers in NFC."""
+    socket = await ws_open(room.pk, user=sender)
+    letters = text_of(SAMPLES["vietnamese"], 200)
+    decomposed = unicodedata.normalize("NFD", letters)
+    assert len(decomposed) > 200
+    await socket.send_to(
+        text_data=json.dumps({"type": "chat", "text": decomposed, "client_id": "nfd"}, ensure_ascii=False)
+    )
+    assert (await first(socket, "ack"))["client_id"] == "nfd"
+    assert (await first(socket, "chat"))["text"] == letters
