@@ -37,10 +37,15 @@ def ingest_reconcile() -> int:
     return services.ingest_reconcile(publishers=publishers)
 
 
-@shared_task(autoretry_for=(requests.RequestException,), retry_backoff=True, max_retries=5)
-def ingest_drop_publisher(*, stream_key_id: int) -> int:
+@shared_task(bind=True, autoretry_for=(requests.RequestException,), retry_backoff=True, max_retries=5)
+def ingest_drop_publisher(self, *, stream_key_id: int) -> int:
     """Disconnect the encoder still publishing with a revoked key; the id keeps the key out of the broker."""
     key = StreamKey.objects.filter(pk=stream_key_id, revoked_at__isnull=False).first()
     if key is None or not Stream.objects.filter(room_id=key.room_id, status=Stream.Status.LIVE).exists():
         return 0
-    return ingest.ingest_publisher_drop(name=key.secret)
+    dropped = ingest.ingest_publisher_drop(name=key.secret)
+    if not dropped:
+        # Live in the database but not yet publishing in nginx: a reset right as the publish hook answered.
+        # Try again shortly rather than leave that encoder streaming under a revoked key.
+        raise self.retry(countdown=1)
+    return dropped

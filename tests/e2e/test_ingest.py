@@ -17,17 +17,19 @@ from urllib.parse import urlencode
 from urllib.request import Request, urlopen
 
 import pytest
+from celery.exceptions import MaxRetriesExceededError
 from django.test import override_settings
+from django.utils import timezone
 
 from rooms.models import Room
 from rooms.selectors import stream_key_active
 from rooms.services import stream_key_reset
 from streamlite.celery import app as celery_app
 from streams import services
-from streams.ingest import rtmp_config_render
+from streams.ingest import ingest_publishers, rtmp_config_render
 from streams.models import Stream
 from streams.selectors import BAD_KEY_LIMIT
-from streams.tasks import ingest_reconcile
+from streams.tasks import ingest_drop_publisher, ingest_reconcile
 from tests.e2e.conftest import free_port, running_daphne, shared_database_url
 from tests.factories import RoomFactory
 
@@ -274,11 +276,27 @@ def test_killed_ingest_without_restart_is_reaped(ingest, publishers, settings):
         ingest.start()
 
 
+def test_a_drop_before_nginx_lists_the_publisher_is_tried_again(ingest):
+    """Live in the database, not (yet) publishing in nginx: the drop is retried, not counted as done."""
+    room = RoomFactory()
+    key = stream_key_active(room=room)
+    services.stream_publish(secret=key.secret, client_id="4242", addr="127.0.0.1")
+    key.revoked_at = timezone.now()
+    key.save(update_fields=["revoked_at"])
+
+    result = ingest_drop_publisher.apply(kwargs={"stream_key_id": key.pk})
+
+    assert isinstance(result.result, MaxRetriesExceededError)
+    assert result.state == "FAILURE"
+
+
 def test_key_reset_while_live_drops_the_publisher(ingest, publishers):
     room = RoomFactory()
     old_key = stream_key_active(room=room).secret
     ffmpeg = publishers(ingest.publish_url(old_key))
     wait_live(room)
+    # The room is live once the hook answered; nginx lists the publisher a moment later.
+    wait_for(lambda: any(p.name == old_key for p in ingest_publishers()), what="nginx to list the publisher")
     celery_app.conf.task_always_eager = True
     try:
         stream_key_reset(room=room, by=room.owner)

@@ -21,7 +21,10 @@ def test_health_check_answers_over_http(daphne_server):
     status, _, body = fetch(f"{daphne_server}/healthz")
 
     assert status == 200
-    assert json.loads(body) == {"status": "ok"}
+    assert json.loads(body) == {
+        "status": "ok",
+        "checks": {"database": "ok", "redis": "ok", "mongo": "ok", "storage": "ok"},
+    }
 
 
 def test_home_page_shows_the_seeded_rooms(daphne_server, tmp_path):
