@@ -172,8 +172,10 @@ HLS_HTTP_PORT = env.int("HLS_HTTP_PORT", default=8080)
 RTMP_HOOK_BASE_URL = env.str("RTMP_HOOK_BASE_URL", default="http://127.0.0.1:8000")
 RTMP_HLS_APP = env.str("RTMP_HLS_APP", default="hls")
 RTMP_UPDATE_INTERVAL_S = env.int("RTMP_UPDATE_INTERVAL_S", default=10)
-# nginx's loopback-only /stat and /control handlers (one ingest node; several would each need reconciling).
+# nginx's /stat and /control handlers (loopback-only in the rendered config): with several ingest nodes,
+# each node's URL, comma-separated, reachable from the workers; reconcile and key-reset drops ask them all.
 INGEST_HTTP_URL = env.str("INGEST_HTTP_URL", default=f"http://127.0.0.1:{HLS_HTTP_PORT}")
+INGEST_CONTROL_ALLOW = env.list("INGEST_CONTROL_ALLOW", default=[])
 CELERY_BEAT_SCHEDULE["streams-reap-stale"] = {"task": "streams.tasks.streams_reap_stale", "schedule": 30.0}
 CELERY_BEAT_SCHEDULE["streams-ingest-reconcile"] = {
     "task": "streams.tasks.ingest_reconcile",

@@ -1,5 +1,6 @@
 """The nginx-rtmp ingest as seen from Django: its config, its /stat listing and its /control handler."""
 
+import ipaddress
 import os
 import pwd
 import xml.etree.ElementTree as ET  # noqa: S405 - the XML comes from our own loopback nginx
@@ -15,6 +16,12 @@ TEMPLATE_PATH = settings.BASE_DIR / "deploy" / "nginx-rtmp.conf.template"
 # The user Debian's nginx gives its workers when the master starts as root.
 WORKER_USER = "nobody"
 INGEST_HTTP_TIMEOUT_S = 3
+
+
+def control_allow() -> list[str]:
+    """Who may read /stat and use /control: loopback and INGEST_CONTROL_ALLOW (the workers' addresses when
+    they run on other hosts), each checked as an address or network so nothing else reaches the config."""
+    return ["127.0.0.1", *(str(ipaddress.ip_network(a.strip())) for a in settings.INGEST_CONTROL_ALLOW)]
 
 
 def rtmp_config_render(*, output: Path) -> Path:
@@ -47,6 +54,7 @@ def rtmp_config_render(*, output: Path) -> Path:
                 "hook_base": settings.RTMP_HOOK_BASE_URL.rstrip("/"),
                 "secret": quote(settings.RTMP_HOOK_SECRET, safe=""),
                 "update_interval": settings.RTMP_UPDATE_INTERVAL_S,
+                "control_allow": control_allow(),
             }
         )
     )
@@ -82,9 +90,22 @@ def _int(text: str | None) -> int | None:
     return int(text) if text and text.isdigit() else None
 
 
+def ingest_urls() -> list[str]:
+    """The /stat and /control base URL of every ingest node (INGEST_HTTP_URL, comma-separated)."""
+    return [url.strip().rstrip("/") for url in settings.INGEST_HTTP_URL.split(",") if url.strip()]
+
+
 def ingest_publishers(*, app: str = "live") -> list[IngestPublisher]:
-    """Who publishes to ``app`` right now, from nginx's loopback /stat (raises when nginx is down)."""
-    response = requests.get(f"{settings.INGEST_HTTP_URL}/stat", timeout=INGEST_HTTP_TIMEOUT_S)
+    """Who publishes to ``app`` right now on any ingest node, from their /stat (raises when one is down:
+    without every node's list, a stream missing from the others' could not be told from one ended)."""
+    publishers = []
+    for url in ingest_urls():
+        publishers += _node_publishers(url=url, app=app)
+    return publishers
+
+
+def _node_publishers(*, url: str, app: str) -> list[IngestPublisher]:
+    response = requests.get(f"{url}/stat", timeout=INGEST_HTTP_TIMEOUT_S)
     response.raise_for_status()
     root = ET.fromstring(response.content)  # noqa: S314 - our own nginx, on loopback
     publishers = []
@@ -116,10 +137,14 @@ def ingest_publishers(*, app: str = "live") -> list[IngestPublisher]:
 
 
 def ingest_publisher_drop(*, name: str, app: str = "live") -> int:
-    """Disconnect whoever publishes ``name`` (a key reset or a ban while live); returns how many."""
-    response = requests.get(
-        f"{settings.INGEST_HTTP_URL}/control/drop/publisher?{urlencode({'app': app, 'name': name})}",
-        timeout=INGEST_HTTP_TIMEOUT_S,
-    )
-    response.raise_for_status()
-    return _int(response.text.strip()) or 0
+    """Disconnect whoever publishes ``name`` on any ingest node (a key reset or a ban while live);
+    returns how many. Asking a node that does not carry it again is harmless, so a retry may repeat all."""
+    dropped = 0
+    for url in ingest_urls():
+        response = requests.get(
+            f"{url}/control/drop/publisher?{urlencode({'app': app, 'name': name})}",
+            timeout=INGEST_HTTP_TIMEOUT_S,
+        )
+        response.raise_for_status()
+        dropped += _int(response.text.strip()) or 0
+    return dropped

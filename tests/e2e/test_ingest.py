@@ -11,6 +11,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 from urllib.error import HTTPError
 from urllib.parse import urlencode
@@ -274,6 +275,56 @@ def test_killed_ingest_without_restart_is_reaped(ingest, publishers, settings):
         assert room_status(room) == Room.Status.IDLE
     finally:
         ingest.start()
+
+
+@pytest.fixture
+def second_ingest(ingest):
+    """Another ingest node calling the same web server's hooks, with its own ports and folders."""
+    folder = Path(tempfile.mkdtemp(prefix="streamlite-ingest-b-"))
+    folder.chmod(0o755)
+    node = Ingest(folder, rtmp_port=free_port(), http_port=free_port())
+    node.web_url = ingest.web_url
+    with override_settings(
+        RTMP_PORT=node.rtmp_port,
+        HLS_HTTP_PORT=node.http_port,
+        HLS_ROOT=str(node.hls_root),
+        RECORDINGS_ROOT=str(node.recordings_root),
+    ):
+        rtmp_config_render(output=node.conf)
+    node.start()
+    try:
+        yield node
+    finally:
+        node.signal(signal.SIGTERM)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_two_ingest_nodes_are_reconciled_and_dropped_together(ingest, second_ingest, publishers, settings):
+    on_first, on_second = RoomFactory(), RoomFactory()
+    first_key, second_key = (stream_key_active(room=r).secret for r in (on_first, on_second))
+    publishers(ingest.publish_url(first_key))
+    on_second_ffmpeg = publishers(second_ingest.publish_url(second_key))
+    wait_live(on_first)
+    wait_live(on_second)
+    # Both live long enough for the reconcile's grace for brand-new publishers to be over.
+    Stream.objects.update(started_at=timezone.now() - timedelta(minutes=5))
+    settings.INGEST_HTTP_URL = (
+        f"http://127.0.0.1:{ingest.http_port},http://127.0.0.1:{second_ingest.http_port}"
+    )
+    wait_for(lambda: len(ingest_publishers()) == 2, what="both nodes to list their publisher")
+
+    assert ingest_reconcile() == 0
+    assert (room_status(on_first), room_status(on_second)) == (Room.Status.LIVE, Room.Status.LIVE)
+
+    # A key reset reaches the node that carries the encoder.
+    celery_app.conf.task_always_eager = True
+    try:
+        stream_key_reset(room=on_second, by=on_second.owner)
+    finally:
+        celery_app.conf.task_always_eager = False
+    assert on_second_ffmpeg.wait(timeout=10) != 0
+    wait_idle(on_second)
+    assert room_status(on_first) == Room.Status.LIVE
 
 
 def test_a_drop_before_nginx_lists_the_publisher_is_tried_again(ingest):

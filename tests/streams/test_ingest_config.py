@@ -50,3 +50,21 @@ def test_command_writes_the_config_where_asked(settings, tmp_path, capsys):
     settings.RECORDINGS_ROOT = str(tmp_path / "recordings")
     call_command("render_rtmp_config", "--output", str(tmp_path / "out" / "nginx.conf"))
     assert (tmp_path / "out" / "nginx.conf").read_text().startswith("# nginx with Debian's RTMP module")
+
+
+def test_stat_and_control_answer_loopback_and_the_listed_worker_networks(settings, tmp_path):
+    settings.HLS_ROOT = str(tmp_path / "hls")
+    settings.RECORDINGS_ROOT = str(tmp_path / "recordings")
+    settings.INGEST_CONTROL_ALLOW = ["10.0.0.7", "192.168.4.0/24"]
+    text = rtmp_config_render(output=tmp_path / "nginx" / "nginx.conf").read_text()
+    for location in ("/stat", "/control"):
+        block = text.split(f"location {location} {{")[1].split("}")[0]
+        allows = [line.strip() for line in block.splitlines() if line.strip().startswith("allow")]
+        assert allows == ["allow 127.0.0.1;", "allow 10.0.0.7/32;", "allow 192.168.4.0/24;"]
+        assert "deny all;" in block
+
+
+def test_a_control_allow_entry_that_is_no_address_is_refused(settings, tmp_path):
+    settings.INGEST_CONTROL_ALLOW = ["all; allow 0.0.0.0/0"]
+    with pytest.raises(ValueError):
+        rtmp_config_render(output=tmp_path / "nginx" / "nginx.conf")
