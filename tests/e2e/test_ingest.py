@@ -277,6 +277,15 @@ def test_killed_ingest_without_restart_is_reaped(ingest, publishers, settings):
         ingest.start()
 
 
+def key_reset_with_its_drop(room: Room) -> None:
+    """The owner resets the key; the drop task it queues runs here, as a worker would run it."""
+    celery_app.conf.task_always_eager = True
+    try:
+        stream_key_reset(room=room, by=room.owner)
+    finally:
+        celery_app.conf.task_always_eager = False
+
+
 @pytest.fixture
 def second_ingest(ingest):
     """Another ingest node calling the same web server's hooks, with its own ports and folders."""
@@ -317,11 +326,7 @@ def test_two_ingest_nodes_are_reconciled_and_dropped_together(ingest, second_ing
     assert (room_status(on_first), room_status(on_second)) == (Room.Status.LIVE, Room.Status.LIVE)
 
     # A key reset reaches the node that carries the encoder.
-    celery_app.conf.task_always_eager = True
-    try:
-        stream_key_reset(room=on_second, by=on_second.owner)
-    finally:
-        celery_app.conf.task_always_eager = False
+    key_reset_with_its_drop(on_second)
     assert on_second_ffmpeg.wait(timeout=10) != 0
     wait_idle(on_second)
     assert room_status(on_first) == Room.Status.LIVE
@@ -348,11 +353,7 @@ def test_key_reset_while_live_drops_the_publisher(ingest, publishers):
     wait_live(room)
     # The room is live once the hook answered; nginx lists the publisher a moment later.
     wait_for(lambda: any(p.name == old_key for p in ingest_publishers()), what="nginx to list the publisher")
-    celery_app.conf.task_always_eager = True
-    try:
-        stream_key_reset(room=room, by=room.owner)
-    finally:
-        celery_app.conf.task_always_eager = False
+    key_reset_with_its_drop(room)
     assert ffmpeg.wait(timeout=10) != 0
     wait_idle(room)
     again = publishers(ingest.publish_url(old_key))
