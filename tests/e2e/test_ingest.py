@@ -144,6 +144,12 @@ def publishers():
         if process.poll() is None:
             process.kill()
         process.wait()
+    # nginx now calls publish_done (and record_done) on the web server, whose writes must be over before
+    # the test database is emptied: a TRUNCATE racing them can deadlock.
+    deadline = time.monotonic() + 5
+    while Stream.objects.filter(status=Stream.Status.LIVE).exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)
 
 
 def room_status(room: Room) -> str:
