@@ -3,7 +3,6 @@ PUBLISH per room per tick carrying every event of the tick in one frame serialis
 written unchanged to each local socket of the room through a bounded queue of its own."""
 
 import asyncio
-import gc
 import json
 import logging
 import time
@@ -19,6 +18,7 @@ from redis.exceptions import RedisError
 from chat import events as chat_events
 from chat.redis_sync import chat_redis
 from streamlite import metrics
+from streamlite.gc_tuning import gc_tune
 
 logger = logging.getLogger(__name__)
 
@@ -29,16 +29,10 @@ CLOSE_KICKED = 4003
 FRAMES_PREFIX = "chat:room:"
 FRAMES_SUFFIX = ":frames"
 LIVE_CACHE_S = 30.0
-# Collections of the youngest generation this far apart. With CPython's 700, the objects of each fan-out
-# (a future and a task step per socket) outlived enough young collections to be promoted, and the
-# full collections that followed, walking the thousand sockets' objects, stalled the event loop for
-# 0.3-1.4 s (chat fan-out benchmark, docs/benchmarks.md): every message of the moment waited.
-GC_YOUNG_THRESHOLD = 50_000
 # Sockets a frame is handed to per turn of the event loop. All of a big room at once made one turn of
 # ~1,000 writes, and each await of the accept path (Redis replies, acks) waited behind it; in slices,
 # they get in between, and the first viewers read the frame while the last are still being written.
 FANOUT_SLICE = 100
-_gc_tuned = False
 
 
 def seq_key(room_id: int) -> str:
@@ -167,7 +161,7 @@ class Hub:
         async with self._started:
             if self._tasks:
                 return
-            _gc_tune()
+            gc_tune()
             await self._pubsub.subscribe(CONTROL_CHANNEL)
             from chat.presence import presence_loop
 
@@ -314,18 +308,6 @@ class Hub:
             for socket in list(sockets):
                 if socket.user_id == user_id:
                     socket.kill(CLOSE_KICKED)
-
-
-def _gc_tune() -> None:
-    """Once per process, when it starts serving chat: what is alive now (Django, the project's modules)
-    lives as long as the process, so collections need not walk it again; young collections far apart."""
-    global _gc_tuned
-    if _gc_tuned:
-        return
-    _gc_tuned = True
-    gc.freeze()
-    _, middle, oldest = gc.get_threshold()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, oldest)
 
 
 def _cap_danmaku(room_events: list[dict]) -> list[dict]:

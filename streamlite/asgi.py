@@ -7,6 +7,7 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs the app registry)
 
+from streamlite.gc_tuning import gc_tune  # noqa: E402
 from streamlite.routing import websocket_urlpatterns  # noqa: E402
 from streamlite.ws_auth import websocket_auth_stack  # noqa: E402
 from streams.hooks import rtmp_hooks_apart  # noqa: E402
@@ -17,3 +18,5 @@ application = ProtocolTypeRouter(
         "websocket": websocket_auth_stack(URLRouter(websocket_urlpatterns)),
     }
 )
+# Everything the application needs is loaded: later full collections skip it (streamlite.gc_tuning).
+gc_tune()

@@ -49,24 +49,32 @@ class ObservabilityMiddleware:
 
     def _end(self, request, response, started: float):
         # Still inside the request's log context: the line carries its request id and any stream bound.
-        elapsed = time.perf_counter() - started
         match = getattr(request, "resolver_match", None)
-        route = match.view_name if match is not None else "unmatched"
-        metrics.request_observed(
-            route=route, method=request.method, status=response.status_code, seconds=elapsed
-        )
         response[REQUEST_ID_HEADER] = request.request_id
-        logger.info(
-            "%s %s %s",
-            request.method,
-            request.path,
-            response.status_code,
-            extra={
-                "method": request.method,
-                "path": request.path,
-                "route": route,
-                "status": response.status_code,
-                "duration_ms": round(elapsed * 1000, 2),
-            },
+        request_finished(
+            method=request.method,
+            path=request.path,
+            route=match.view_name if match is not None else "unmatched",
+            status=response.status_code,
+            seconds=time.perf_counter() - started,
         )
         return response
+
+
+def request_finished(*, method: str, path: str, route: str, status: int, seconds: float) -> None:
+    """Time the request for Prometheus by route and write its access line (never the query string)."""
+    elapsed = seconds
+    metrics.request_observed(route=route, method=method, status=status, seconds=elapsed)
+    logger.info(
+        "%s %s %s",
+        method,
+        path,
+        status,
+        extra={
+            "method": method,
+            "path": path,
+            "route": route,
+            "status": status,
+            "duration_ms": round(elapsed * 1000, 2),
+        },
+    )

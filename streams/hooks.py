@@ -34,19 +34,22 @@ class RtmpRedirect(HttpResponseRedirectBase):
     status_code = 302
 
 
-def _secret_ok(request: HttpRequest) -> bool:
-    given = request.GET.get("secret", "")
+def hook_secret_ok(given: str) -> bool:
     return hmac.compare_digest(given.encode(), settings.RTMP_HOOK_SECRET.encode())
 
 
-def _client_id(request: HttpRequest) -> str | None:
+def _secret_ok(request: HttpRequest) -> bool:
+    return hook_secret_ok(request.GET.get("secret", ""))
+
+
+def client_id_valid(client_id: str) -> bool:
     """nginx numbers its clients; anything but a plain number is not from nginx."""
+    return client_id.isascii() and client_id.isdigit() and len(client_id) <= CLIENT_ID_MAX_DIGITS
+
+
+def _client_id(request: HttpRequest) -> str | None:
     client_id = request.POST.get("clientid", "")
-    return (
-        client_id
-        if client_id.isascii() and client_id.isdigit() and len(client_id) <= CLIENT_ID_MAX_DIGITS
-        else None
-    )
+    return client_id if client_id_valid(client_id) else None
 
 
 def _hook(view):
@@ -66,12 +69,16 @@ def _hook(view):
     return wrapper
 
 
-def _encoder_addr(request: HttpRequest) -> str:
+def encoder_addr(*, posted: str, remote: str) -> str:
     """nginx sends the encoder's address; without a valid one (a direct call) the caller's own counts."""
     try:
-        return str(ipaddress.ip_address(request.POST.get("addr", "")))
+        return str(ipaddress.ip_address(posted))
     except ValueError:
-        return request.META.get("REMOTE_ADDR", "")
+        return remote
+
+
+def _encoder_addr(request: HttpRequest) -> str:
+    return encoder_addr(posted=request.POST.get("addr", ""), remote=request.META.get("REMOTE_ADDR", ""))
 
 
 def hls_relay_url(public_name: str) -> str:
@@ -165,12 +172,22 @@ class HookHandler(ASGIHandler):
 
 
 def rtmp_hooks_apart(site_app):
-    """The site's HTTP application with the hook URLs served by a HookHandler."""
+    """The site's HTTP application with the hook URLs served by a HookHandler, on_publish's common case
+    by a PublishApp before it (streams.publish_app)."""
+    from streams.publish_app import PublishApp
+
     hooks_app = HookHandler()
-    prefix = reverse("rtmp_hooks:publish").removesuffix("publish")
+    publish_path = reverse("rtmp_hooks:publish")
+    publish_app = PublishApp(fallback=hooks_app)
+    prefix = publish_path.removesuffix("publish")
 
     async def application(scope, receive, send):
-        app = hooks_app if scope["path"].startswith(prefix) else site_app
+        if scope["path"] == publish_path:
+            app = publish_app
+        else:
+            app = hooks_app if scope["path"].startswith(prefix) else site_app
         await app(scope, receive, send)
+
+    application.publish_app = publish_app
 
     return application

@@ -20,7 +20,7 @@ from rooms.models import Room, StreamKey, stream_secret_digest
 from streamlite.logs import log_context_bind
 from streams import selectors
 from streams.ingest import IngestPublisher
-from streams.models import PublishRefusal, RoomRecord, Stream
+from streams.models import PublishBlock, PublishRefusal, RoomRecord, Stream
 
 logger = logging.getLogger(__name__)
 
@@ -69,26 +69,41 @@ def publish_bad_key_record(*, addr: str) -> None:
     key = selectors.bad_key_cache_key(addr)
     cache.add(key, 0, timeout=selectors.BAD_KEY_WINDOW_S)
     try:
-        cache.incr(key)
+        count = cache.incr(key)
     except ValueError:  # the window ran out between add and incr
-        cache.set(key, 1, timeout=selectors.BAD_KEY_WINDOW_S)
+        cache.set(key, count := 1, timeout=selectors.BAD_KEY_WINDOW_S)
     logger.warning("publish with a wrong stream key from %s", addr)
+    if count >= selectors.BAD_KEY_LIMIT:
+        _publish_block_mark(addr=addr)
 
 
-@transaction.atomic
+def _publish_block_mark(*, addr: str) -> None:
+    """Send the address's publishes from the fast path to the view (which asks the cache) for as long as
+    the count may last; expired marks of other addresses go at the same time."""
+    now = timezone.now()
+    PublishBlock.objects.filter(until__lt=now).delete()
+    until = now + timedelta(seconds=selectors.BAD_KEY_WINDOW_S)
+    PublishBlock.objects.update_or_create(
+        addr=addr[: PublishBlock._meta.get_field("addr").max_length], defaults={"until": until}
+    )
+
+
 def stream_publish(*, secret: str, client_id: str, addr: str) -> Stream:
     """The ingest's on_publish: check the address and the key, then open (or re-find) the room's stream.
 
     One transaction of few statements: fifty encoders may publish in the same instant (an ingest
-    restarting), and nginx waits for each answer (docs/benchmarks.md, on_publish hook latency)."""
+    restarting), and nginx waits for each answer (docs/benchmarks.md, on_publish hook latency). Its
+    common case takes the faster path of streams.publish_app, which leaves everything else here."""
     if selectors.publish_address_blocked(addr=addr):
         raise PublishRefused()
-    # The owner's row lock serialises their publishes, so two rooms cannot both slip under the live quota.
-    key = selectors.stream_key_by_secret(secret=secret, lock_owner=True)
-    if key is None:
-        publish_bad_key_record(addr=addr)
-        raise PublishRefused()
-    return _stream_start(room=key.room, client_id=client_id, addr=addr)
+    with transaction.atomic():
+        # The owner's row lock serialises their publishes, so two rooms cannot both slip under the quota.
+        key = selectors.stream_key_by_secret(secret=secret, lock_owner=True)
+        if key is not None:
+            return _stream_start(room=key.room, client_id=client_id, addr=addr)
+    # Counted outside the transaction: the refusal must not take the count's database mark back with it.
+    publish_bad_key_record(addr=addr)
+    raise PublishRefused()
 
 
 def _stream_start(*, room: Room, client_id: str, addr: str) -> Stream:

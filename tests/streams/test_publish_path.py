@@ -21,15 +21,11 @@ from streams import services
 from streams.models import PublishRefusal, Stream
 from streams.selectors import publish_refusal_reason
 from tests.factories import FollowFactory, RoomFactory, UserFactory
+from tests.streams.conftest import HOOK_SECRET
 
-SECRET = "test-hook-secret"
+SECRET = HOOK_SECRET
 
-
-@pytest.fixture(autouse=True)
-def _hook_settings(settings):
-    settings.RTMP_HOOK_SECRET = SECRET
-    settings.RTMP_PORT = 1935
-    settings.RTMP_HLS_APP = "hls"
+pytestmark = pytest.mark.usefixtures("hook_settings")
 
 
 def publish_url() -> str:
@@ -144,6 +140,7 @@ async def asgi_post(path: str, body: bytes) -> tuple[int, dict[bytes, bytes]]:
     start = await communicator.receive_output(timeout=10)
     await communicator.receive_output(timeout=10)
     await communicator.wait(timeout=10)
+    await application.application_mapping["http"].publish_app.aclose()  # its pool lives in this loop
     return start["status"], {name.lower(): value for name, value in start["headers"]}
 
 
