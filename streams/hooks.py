@@ -7,6 +7,7 @@ import asyncio
 import hmac
 import ipaddress
 import logging
+import socket
 from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import ThreadSensitiveContext
@@ -71,6 +72,12 @@ def _hook(view):
 
 def encoder_addr(*, posted: str, remote: str) -> str:
     """nginx sends the encoder's address; without a valid one (a direct call) the caller's own counts."""
+    try:
+        # A dotted quad already in its usual form, as nginx sends IPv4 addresses: no ipaddress object needed.
+        if socket.inet_ntop(socket.AF_INET, socket.inet_pton(socket.AF_INET, posted)) == posted:
+            return posted
+    except (OSError, ValueError):
+        pass
     try:
         return str(ipaddress.ip_address(posted))
     except ValueError:

@@ -11,7 +11,7 @@ from accounts.services import site_settings_get
 from rooms.models import Room
 from rooms.selectors import stream_key_active
 from rooms.services import stream_key_reset
-from streams import selectors, services
+from streams import hooks, selectors, services
 from streams.models import PublishRefusal, RoomRecord, Stream
 from tests.factories import LiveRoomFactory, RoomFactory, UserFactory
 
@@ -322,3 +322,20 @@ def test_a_malformed_encoder_address_falls_back_to_the_callers(client, room):
     response = hook(client, "publish", {"name": key_of(room), "clientid": "1", "addr": "1.2.3.4\x00"})
     assert response.status_code == 302
     assert ActivityLog.objects.get(action=ActivityLog.Action.GO_LIVE).detail["addr"] == "127.0.0.1"
+
+
+@pytest.mark.parametrize(
+    ("posted", "expected"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("2001:DB8::1", "2001:db8::1"),
+        ("01.2.3.4", "caller"),
+        ("1.2.3", "caller"),
+        ("256.1.1.1", "caller"),
+        ("1.2.3.4\x00", "caller"),
+        ("1.2.3.4 ", "caller"),
+        ("", "caller"),
+    ],
+)
+def test_encoder_addresses_are_kept_in_their_usual_form_or_replaced_by_the_callers(posted, expected):
+    assert hooks.encoder_addr(posted=posted, remote="caller") == expected
