@@ -216,6 +216,9 @@ class PublishApp:
 
     async def _answer(self, scope, send, opened: tuple, started: float) -> None:
         outcome, stream_id, room_id, _owner_id, public_name = opened
+        if outcome == "started":
+            # Committed whether or not nginx still reads the answer, so its follow-ups go in any case.
+            self.after_burst.add_followups(stream_id)
         request_id = request_id_from(dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1"))
         await send(
             {
@@ -230,15 +233,18 @@ class PublishApp:
             }
         )
         await send({"type": "http.response.body", "body": b""})
-        seconds = time.perf_counter() - started
-        context = {"request_id": request_id, "stream_id": stream_id, "room_id": room_id}
-        if outcome == "started":
-            # The access line carries the stream and room; the activity row is the record of going live.
-            self.after_burst.add_followups(stream_id)
+        # The access line carries the stream and room; the activity row is the record of going live.
         finished = partial(
-            request_finished, method="POST", path=scope["path"], route=ROUTE, status=302, seconds=seconds
+            request_finished,
+            method="POST",
+            path=scope["path"],
+            route=ROUTE,
+            status=302,
+            seconds=time.perf_counter() - started,
         )
-        self.after_burst.add(finished, context=context)
+        self.after_burst.add(
+            finished, context={"request_id": request_id, "stream_id": stream_id, "room_id": room_id}
+        )
 
     async def _open(self, scope, body: bytes) -> tuple | None:
         """streams_publish()'s row when it opened (or re-found) the stream; None leaves it to the view."""
@@ -280,7 +286,12 @@ class PublishApp:
         """The process's database pool, made in the loop that serves (one per process; a test running the
         app in a new loop gets a new one)."""
         loop = asyncio.get_running_loop()
-        if self._loop is not loop or (self._ready.done() and self._ready.exception() is not None):
+        failed = (
+            self._ready is not None
+            and self._ready.done()
+            and (self._ready.cancelled() or self._ready.exception() is not None)
+        )
+        if self._loop is not loop or failed:
             self._loop = loop
             self._ready = loop.create_task(self._connect())
         await asyncio.shield(self._ready)
