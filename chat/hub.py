@@ -161,7 +161,7 @@ class Hub:
         async with self._started:
             if self._tasks:
                 return
-            gc_tune()
+            gc_tune("chat")
             await self._pubsub.subscribe(CONTROL_CHANNEL)
             from chat.presence import presence_loop
 

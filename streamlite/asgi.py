@@ -19,4 +19,4 @@ application = ProtocolTypeRouter(
     }
 )
 # Everything the application needs is loaded: later full collections skip it (streamlite.gc_tuning).
-gc_tune()
+gc_tune("loaded")

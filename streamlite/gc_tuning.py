@@ -12,15 +12,15 @@ import gc
 # the full collections that followed, walking the thousand sockets' objects, stalled the event loop:
 # every message of the moment waited (chat fan-out benchmark, docs/benchmarks.md).
 GC_YOUNG_THRESHOLD = 50_000
-_tuned = False
+_frozen_at: set[str] = set()
 
 
-def gc_tune() -> None:
-    """Once per process, when the application is loaded; later calls do nothing."""
-    global _tuned
-    if _tuned:
+def gc_tune(stage: str) -> None:
+    """Freeze what is alive at ``stage``, once per stage ("loaded": the application imported; "chat": the
+    first chat socket, with the hub and what the first requests loaded), and space young collections."""
+    if stage in _frozen_at:
         return
-    _tuned = True
+    _frozen_at.add(stage)
     gc.freeze()
     _, middle, oldest = gc.get_threshold()
     gc.set_threshold(GC_YOUNG_THRESHOLD, middle, oldest)
