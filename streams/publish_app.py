@@ -294,7 +294,9 @@ class PublishApp:
         if self._loop is not loop or failed:
             self._loop = loop
             self._ready = loop.create_task(self._connect())
-        await asyncio.shield(self._ready)
+        if not self._ready.done():  # only the first requests wait; shielded, so their cancelling spares it
+            await asyncio.shield(self._ready)
+        self._ready.result()
 
     async def _connect(self) -> None:
         self._pool = psycopg_pool.AsyncConnectionPool(
