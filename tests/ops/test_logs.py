@@ -142,15 +142,10 @@ def test_log_format_plain_writes_readable_lines():
 
 @pytest.mark.django_db(transaction=True)
 def test_the_fast_publish_path_logs_its_access_line_with_the_stream_but_no_secret(settings, log_lines):
-    from accounts.services import site_settings_get
-    from streams.publish_app import PublishApp
     from tests.streams.conftest import HOOK_SECRET as FAST_SECRET
-    from tests.streams.test_publish_app import CountingFallback, form, request, serve
+    from tests.streams.test_publish_app import form, plain_publish_ready, request, serve
 
-    settings.RTMP_HOOK_SECRET = FAST_SECRET
-    room = RoomFactory()
-    site_settings_get()
-    app = PublishApp(fallback=CountingFallback())
+    app, room = plain_publish_ready(settings)
 
     [answer] = serve(app, request(form(room)))
 

@@ -138,15 +138,9 @@ def test_processes_sharing_a_multiprocess_folder_are_added_up(client, settings, 
 
 @pytest.mark.django_db(transaction=True)
 def test_the_fast_publish_path_counts_in_the_hook_latency(client, settings):
-    from accounts.services import site_settings_get
-    from streams.publish_app import PublishApp
-    from tests.streams.conftest import HOOK_SECRET
-    from tests.streams.test_publish_app import CountingFallback, form, request, serve
+    from tests.streams.test_publish_app import form, plain_publish_ready, request, serve
 
-    settings.RTMP_HOOK_SECRET = HOOK_SECRET
-    room = RoomFactory()
-    site_settings_get()
-    app = PublishApp(fallback=CountingFallback())
+    app, room = plain_publish_ready(settings)
     before = scrape(client)
 
     [answer] = serve(app, request(form(room)))

@@ -54,6 +54,15 @@ def app():
     return publish_app.PublishApp(fallback=CountingFallback())
 
 
+def plain_publish_ready(settings) -> tuple[publish_app.PublishApp, Room]:
+    """A PublishApp with a counting fallback, and a room whose publish is its plain case (for the logs and
+    metrics tests)."""
+    settings.RTMP_HOOK_SECRET = SECRET
+    room = RoomFactory()
+    site_settings_get()
+    return publish_app.PublishApp(fallback=CountingFallback()), room
+
+
 def form(room, clientid="1", **extra) -> dict:
     return {
         "app": "live",
