@@ -11,7 +11,6 @@ from django.utils.translation import ngettext
 from accounts.activity import activity_record
 from accounts.models import ActivityLog, SiteSettings, StreamerApplication, User
 from accounts.services import SITE_SETTINGS_PK, streamer_application_decide
-from chat.services import chat_ban_create
 
 admin.site.site_header = _("StreamLite staff")
 admin.site.site_title = _("StreamLite staff")
@@ -83,24 +82,6 @@ class UserAdmin(StaffAuditMixin, DjangoUserAdmin):
     list_display = ("username", "email", "display_name", "is_staff", "is_active", "date_joined", "last_login")
     list_filter = ("is_staff", "is_superuser", "is_active", "date_joined")
     search_fields = ("username", "email", "display_name")
-    actions = ["ban_from_chat_sitewide"]
-
-    @admin.action(description=_("Ban from chat sitewide"), permissions=["change"])
-    def ban_from_chat_sitewide(self, request, queryset):
-        banned = 0
-        for user in queryset:
-            if user.pk == request.user.pk:
-                self.message_user(request, _("You cannot ban yourself."), messages.WARNING)
-                continue
-            ban = chat_ban_create(user=user, by=request.user, reason=str(_("Banned by staff")))
-            self.record_staff_action(request, "chat_ban_sitewide", user, ban_id=ban.pk)
-            banned += 1
-        self.message_user(
-            request,
-            ngettext("%(count)d user banned from chat.", "%(count)d users banned from chat.", banned)
-            % {"count": banned},
-            messages.SUCCESS,
-        )
 
 
 @admin.register(SiteSettings)

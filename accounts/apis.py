@@ -1,5 +1,4 @@
 from django.contrib.auth.signals import user_logged_in
-from django.http import Http404
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -12,15 +11,13 @@ from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.serializers import TokenBlacklistSerializer
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from accounts import selectors, services
+from accounts import services
 from accounts.serializers import (
     MeOutputSerializer,
     MeUpdateInputSerializer,
     RegisterInputSerializer,
     TokenRefreshSerializer,
-    UserProfileOutputSerializer,
 )
-from rooms.selectors import rooms_filtered
 
 
 class AuthEndpointMixin:
@@ -101,15 +98,3 @@ class MeApi(APIView):
         data.is_valid(raise_exception=True)
         user = services.profile_update(user=request.user, **data.validated_data)
         return Response(MeOutputSerializer(user).data)
-
-
-class UserProfileApi(APIView):
-    permission_classes = [AllowAny]
-
-    @extend_schema(responses=UserProfileOutputSerializer, summary=_("A user's public profile and rooms"))
-    def get(self, request, username: str):
-        user = selectors.user_profile(username=username)
-        if user is None:
-            raise Http404
-        user.listed_rooms = rooms_filtered(owner=user)
-        return Response(UserProfileOutputSerializer(user).data)

@@ -2,16 +2,26 @@ from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt import serializers as jwt_serializers
 
 from accounts.models import User
-from rooms.serializers import RoomOutputSerializer, UserBriefSerializer
 
 
 def _max_length(field: str) -> int:
     return User._meta.get_field(field).max_length
+
+
+class UserBriefSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    display_name = serializers.CharField()
+    avatar_url = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_avatar_url(self, user) -> str | None:
+        return user.avatar_url or None
 
 
 class RegisterInputSerializer(serializers.Serializer):
@@ -51,15 +61,6 @@ class MeOutputSerializer(UserBriefSerializer):
     is_staff = serializers.BooleanField()
     language = serializers.CharField()
     date_joined = serializers.DateTimeField()
-
-
-class UserProfileOutputSerializer(UserBriefSerializer):
-    """A public profile: nothing private (email, keys) and the user's rooms as cards."""
-
-    bio = serializers.CharField()
-    follower_count = serializers.IntegerField()
-    following_count = serializers.IntegerField()
-    rooms = RoomOutputSerializer(many=True, source="listed_rooms")  # set by the view from a rooms selector
 
 
 class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):

@@ -1,20 +1,19 @@
 """Account signals: log-ins, failed log-ins and log-outs land in the activity log; a log-in brings
-the saved site language; a deactivated account loses its open websockets."""
+the saved site language; a deactivated account is announced (``user_deactivated``)."""
 
-from functools import partial
-
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-from django.db import transaction
 from django.db.models.signals import post_save
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from accounts.activity import activity_record
 from accounts.middleware import LOGIN_LANGUAGE_ATTR
 from accounts.models import ActivityLog
+from streamlite.events import send_on_commit
+
+# Sent on commit when an account is deactivated; kwargs: user_id. Apps holding its sockets close them.
+user_deactivated = Signal()
 
 # Long enough for any real username; a pasted essay in the login box is cut, not stored whole.
 ATTEMPTED_USERNAME_MAX = 150
@@ -51,18 +50,9 @@ def record_logout(sender, request, user, **kwargs):
     activity_record(action=ActivityLog.Action.LOGOUT, user=user, request=request)
 
 
-def user_sockets_close_everywhere(user_id: int) -> None:
-    """Close every websocket a user holds, chat and notifications, in every web process."""
-    from chat.hub import user_sockets_close
-    from notifications.events import user_group_name
-
-    user_sockets_close(user_id=user_id)
-    async_to_sync(get_channel_layer().group_send)(user_group_name(user_id), {"type": "session.closed"})
-
-
-@receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="accounts.deactivated_sockets")
-def close_sockets_of_deactivated_user(sender, instance, created, **kwargs):
+@receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="accounts.deactivated")
+def send_user_deactivated(sender, instance, created, **kwargs):
     # Whatever deactivates the account (admin form, admin action, a service), its open sockets
     # were authenticated while it was active and must not outlive that.
     if not created and not instance.is_active:
-        transaction.on_commit(partial(user_sockets_close_everywhere, instance.pk), robust=True)
+        send_on_commit(user_deactivated, sender=sender, user_id=instance.pk)

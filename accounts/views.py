@@ -3,7 +3,6 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError, transaction
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -12,13 +11,11 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
-from accounts import selectors, services
+from accounts import services
 from accounts.activity import activity_record
 from accounts.forms import ProfileForm, SignupForm
 from accounts.middleware import language_cookie_set
 from accounts.models import ActivityLog
-from rooms.pagination import paginate
-from rooms.selectors import rooms_of_owner
 
 
 @sensitive_post_parameters("password1", "password2")
@@ -56,19 +53,6 @@ def profile_edit(request):
         messages.success(request, _("Your profile is saved."))
         return response
     return render(request, "accounts/profile_edit.html", {"form": form})
-
-
-def profile(request, username: str):
-    user = selectors.user_profile(username=username)
-    if user is None:
-        raise Http404
-    context = {
-        "profile_user": user,
-        "rooms_page": paginate(request, rooms_of_owner(owner=user)),
-        "streams_page": paginate(request, selectors.user_streams_past(user=user), param="spage"),
-        "vods_page": paginate(request, selectors.user_vods_ready(user=user), param="vpage"),
-    }
-    return render(request, "accounts/profile.html", context)
 
 
 @csrf_exempt

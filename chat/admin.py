@@ -6,12 +6,13 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 from pymongo.errors import PyMongoError
 
-from accounts.admin import StaffModelAdmin
+from accounts.admin import StaffModelAdmin, UserAdmin
+from accounts.models import User
 from chat.models import ChatBan
 from chat.selectors import messages_search
 from chat.services import chat_ban_create, chat_message_delete
@@ -168,3 +169,30 @@ def _chat_log_delete(request):
         else:
             messages.success(request, gettext("The message is deleted for everyone."))
     return HttpResponseRedirect(reverse("admin:chat_log") + back)
+
+
+class ChatUserAdmin(UserAdmin):
+    """The users' admin with chat's own action (chat sits above accounts, so it extends it here)."""
+
+    actions = [*UserAdmin.actions, "ban_from_chat_sitewide"]
+
+    @admin.action(description=_("Ban from chat sitewide"), permissions=["change"])
+    def ban_from_chat_sitewide(self, request, queryset):
+        banned = 0
+        for user in queryset:
+            if user.pk == request.user.pk:
+                self.message_user(request, _("You cannot ban yourself."), messages.WARNING)
+                continue
+            ban = chat_ban_create(user=user, by=request.user, reason=str(_("Banned by staff")))
+            self.record_staff_action(request, "chat_ban_sitewide", user, ban_id=ban.pk)
+            banned += 1
+        self.message_user(
+            request,
+            ngettext("%(count)d user banned from chat.", "%(count)d users banned from chat.", banned)
+            % {"count": banned},
+            messages.SUCCESS,
+        )
+
+
+admin.site.unregister(User)
+admin.site.register(User, ChatUserAdmin)

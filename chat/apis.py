@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from accounts.selectors import users_public
+from accounts.selectors import user_active
 from chat import selectors, services
 from chat.models import ChatBan
 from chat.wordfilter import words_parse
@@ -32,7 +32,7 @@ def room_or_404(pk: int) -> Room:
 
 
 def user_or_404(username: str) -> User:
-    user = users_public().filter(username=username).first()
+    user = user_active(username=username)
     if user is None:
         raise Http404
     return user
@@ -135,7 +135,7 @@ class BanOutputSerializer(serializers.ModelSerializer):
 
 
 def target_user(username: str) -> User:
-    user = users_public().filter(username=username).first()
+    user = user_active(username=username)
     if user is None:
         raise serializers.ValidationError({"username": [_("There is no such user.")]})
     return user

@@ -215,13 +215,6 @@ def notifications_for_new_follower(*, follow_id: int) -> int:
     return _fan_out(recipient_ids=[follow.followed_id], fields=fields)
 
 
-def notify_vod_ready(*, vod: Vod) -> None:
-    """For the VOD job: once the VOD is committed as ready, its room's followers hear about it."""
-    from notifications.tasks import notify_new_vod
-
-    transaction.on_commit(partial(notify_new_vod.delay, vod_id=vod.pk), robust=True)
-
-
 def unread_count_push(*, user_id: int) -> None:
     """Tell the user's open pages their unread count changed (badges in other tabs)."""
     with asyncio.Runner() as runner:

@@ -5,8 +5,6 @@ from django.utils.translation import ngettext
 from accounts.admin import StaffModelAdmin
 from rooms.models import Category, Follow, Room, StreamKey
 from rooms.services import stream_key_reset
-from streams.models import Stream
-from streams.services import stream_end
 
 # What staff see in place of any stream key: it tells a key is there, never which one.
 MASKED_STREAM_KEY = "sk_••••••••"
@@ -58,27 +56,13 @@ class RoomAdmin(StaffModelAdmin):
     # Status and viewers follow the ingest and the viewers; editing them by hand would lie.
     readonly_fields = ("status", "viewer_count", "public_name", "created_at", "updated_at")
     inlines = [StreamKeyInline]
-    actions = ["end_live_stream", "reset_stream_key"]
+    actions = ["reset_stream_key"]
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if not change:
             # A room streams with a key; with nothing to revoke yet, the reset service issues the first.
             stream_key_reset(room=obj, by=request.user)
-
-    @admin.action(description=_("End live stream"), permissions=["change"])
-    def end_live_stream(self, request, queryset):
-        ended = 0
-        for stream in Stream.objects.filter(room__in=queryset, status=Stream.Status.LIVE):
-            stream_end(stream=stream, reason="staff")
-            self.record_staff_action(request, "stream_end", stream.room, stream_id=stream.pk)
-            ended += 1
-        self.message_user(
-            request,
-            ngettext("%(count)d live stream ended.", "%(count)d live streams ended.", ended)
-            % {"count": ended},
-            messages.SUCCESS,
-        )
 
     @admin.action(description=_("Reset stream key"), permissions=["change"])
     def reset_stream_key(self, request, queryset):

@@ -5,21 +5,25 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied
-from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
+from rest_framework.permissions import AllowAny, IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import selectors as account_selectors
 from accounts.services import user_may_stream
 from rooms import cache, selectors, services
 from rooms.cache import anonymous_page
 from rooms.models import Category, Room
-from rooms.serializers import RoomDetailOutputSerializer, RoomOutputSerializer, StreamKeyOutputSerializer
+from rooms.serializers import (
+    RoomDetailOutputSerializer,
+    RoomOutputSerializer,
+    StreamKeyOutputSerializer,
+    UserProfileOutputSerializer,
+)
 from streamlite.api import IsOwner, IsOwnerOrStaff
 
 
 def room_or_404(pk: int) -> Room:
-    room = selectors.room_with_live_start(pk=pk)
+    room = selectors.room_listed(pk=pk)
     if room is None:
         raise Http404
     return room
@@ -147,7 +151,7 @@ class FollowApi(APIView):
     permission_classes = [IsAuthenticated]
 
     def followed_or_404(self, username: str):
-        followed = account_selectors.user_profile(username=username)
+        followed = selectors.user_profile(username=username)
         if followed is None:
             raise Http404
         return followed
@@ -191,3 +195,15 @@ class FollowApi(APIView):
         if follow is None:
             raise NotFound(_("You do not follow this user."))
         return Response(self.FollowOutputSerializer(follow).data)
+
+
+class UserProfileApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=UserProfileOutputSerializer, summary=_("A user's public profile and rooms"))
+    def get(self, request, username: str):
+        user = selectors.user_profile(username=username)
+        if user is None:
+            raise Http404
+        user.listed_rooms = selectors.rooms_filtered(owner=user)
+        return Response(UserProfileOutputSerializer(user).data)

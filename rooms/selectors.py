@@ -1,11 +1,46 @@
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from accounts.models import User
-from accounts.selectors import follow_count
 from rooms.models import Category, Follow, Room, StreamKey
-from streams.models import RoomRecord, Stream
-from vod.models import Vod
+
+
+def follow_count(*, user_field: str, user_ref: str = "pk") -> Coalesce:
+    """How many follows have the outer query's ``user_ref`` in ``user_field`` ("followed" or "follower").
+
+    One COUNT per user rather than a join: two counted joins would multiply a star's followers by the
+    people they follow before counting."""
+    follows = (
+        Follow.objects.filter(**{user_field: OuterRef(user_ref)})
+        .order_by()
+        .values(user_field)
+        .annotate(total=Count("pk"))
+        .values("total")
+    )
+    return Coalesce(Subquery(follows, output_field=IntegerField()), 0)
+
+
+def users_public() -> QuerySet[User]:
+    """Active users with the follower count their cards show."""
+    return User.objects.filter(is_active=True).annotate(follower_count=follow_count(user_field="followed"))
+
+
+def user_profile(*, username: str) -> User | None:
+    return (
+        users_public()
+        .annotate(following_count=follow_count(user_field="follower"))
+        .filter(username=username)
+        .first()
+    )
+
+
+def users_search(*, query: str) -> QuerySet[User]:
+    return (
+        users_public()
+        .filter(Q(username__icontains=query) | Q(display_name__icontains=query))
+        .order_by("-follower_count", "username")
+    )
 
 
 def stream_key_active(*, room: Room) -> StreamKey | None:
@@ -43,9 +78,9 @@ def category_by_slug(*, slug: str) -> Category | None:
 
 
 def room_detail(*, pk: int) -> Room | None:
-    """The room with its owner's follower count and its live stream's start, in one query."""
+    """The room with its owner's follower count, in one query."""
     return (
-        _with_live_started_at(rooms_listed())
+        rooms_listed()
         .annotate(owner_follower_count=follow_count(user_field="followed", user_ref="owner_id"))
         .filter(pk=pk)
         .first()
@@ -59,20 +94,10 @@ def follow_of(*, follower: User | AnonymousUser, followed: User) -> Follow | Non
     return Follow.objects.filter(follower=follower, followed=followed).only("notify").first()
 
 
-def room_vods_ready(*, room: Room) -> QuerySet[Vod]:
-    return Vod.objects.filter(room=room, status=Vod.Status.READY).order_by("-created_at")
-
-
-def _with_live_started_at(rooms: QuerySet[Room]) -> QuerySet[Room]:
-    # One subquery in the rooms query, so a page of rooms costs the same queries whatever its size.
-    live_stream = Stream.objects.filter(room=OuterRef("pk"), status=Stream.Status.LIVE)
-    return rooms.annotate(live_started_at=Subquery(live_stream.values("started_at")[:1]))
-
-
 def rooms_filtered(
     *, status: str = "", category_slug: str = "", text: str = "", owner: User | None = None
 ) -> QuerySet[Room]:
-    """Rooms as API clients filter them, each with ``live_started_at`` (None unless live)."""
+    """Rooms as API clients filter them."""
     rooms = rooms_listed()
     if status:
         rooms = rooms.filter(status=status)
@@ -86,13 +111,8 @@ def rooms_filtered(
         )
     if owner is not None:
         rooms = rooms.filter(owner=owner)
-    return _with_live_started_at(rooms)
+    return rooms
 
 
-def room_with_live_start(*, pk: int) -> Room | None:
-    return _with_live_started_at(rooms_listed()).filter(pk=pk).first()
-
-
-def room_records_ended(*, room: Room) -> QuerySet[RoomRecord]:
-    """The stats of the room's finished streams, newest first; the open one is still changing."""
-    return RoomRecord.objects.filter(room=room, ended_at__isnull=False).order_by("-started_at", "-pk")
+def room_listed(*, pk: int) -> Room | None:
+    return rooms_listed().filter(pk=pk).first()

@@ -4,17 +4,8 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.serializers import UserBriefSerializer
 from rooms.models import Room
-
-
-class UserBriefSerializer(serializers.Serializer):
-    username = serializers.CharField()
-    display_name = serializers.CharField()
-    avatar_url = serializers.SerializerMethodField()
-
-    @extend_schema_field(serializers.CharField(allow_null=True))
-    def get_avatar_url(self, user) -> str | None:
-        return user.avatar_url or None
 
 
 class CategoryBriefSerializer(serializers.Serializer):
@@ -23,7 +14,7 @@ class CategoryBriefSerializer(serializers.Serializer):
 
 
 class RoomOutputSerializer(serializers.Serializer):
-    """Expects rooms from the ``rooms.selectors`` that annotate ``live_started_at``."""
+    """A room card, as every room list and the room itself show it."""
 
     id = serializers.IntegerField()
     title = serializers.CharField()
@@ -57,3 +48,12 @@ class StreamKeyOutputSerializer(serializers.Serializer):
 
     rtmp_url = serializers.CharField()
     stream_key = serializers.CharField()
+
+
+class UserProfileOutputSerializer(UserBriefSerializer):
+    """A public profile: nothing private (email, keys) and the user's rooms as cards."""
+
+    bio = serializers.CharField()
+    follower_count = serializers.IntegerField()
+    following_count = serializers.IntegerField()
+    rooms = RoomOutputSerializer(many=True, source="listed_rooms")  # set by the view from a rooms selector

@@ -1,5 +1,3 @@
-from functools import partial
-
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -7,10 +5,9 @@ from django.utils.translation import gettext as _
 
 from accounts.activity import activity_record
 from accounts.models import ActivityLog, User
-from chat.services import room_chat_rules_changed
-from notifications.tasks import notify_new_follower
+from rooms import signals
 from rooms.models import Category, Follow, Room, StreamKey
-from streams.tasks import ingest_drop_publisher
+from streamlite.events import send_on_commit
 
 
 @transaction.atomic
@@ -35,9 +32,8 @@ def stream_key_reset(*, room: Room, by: User | None = None) -> StreamKey:
     StreamKey.objects.filter(pk__in=revoked_ids).update(revoked_at=timezone.now())
     key = StreamKey.objects.create(room=room)
     activity_record(action=ActivityLog.Action.STREAM_KEY_RESET, user=by, room_id=room.pk)
-    # An encoder still publishing with the old key is disconnected by the ingest (streams issue).
     for key_id in revoked_ids:
-        transaction.on_commit(partial(ingest_drop_publisher.delay, stream_key_id=key_id), robust=True)
+        send_on_commit(signals.stream_key_revoked, sender=StreamKey, stream_key_id=key_id)
     return key
 
 
@@ -51,7 +47,7 @@ def follow_create(*, follower: User, followed: User, notify: bool = True) -> tup
                 follower=follower, followed=followed, defaults={"notify": notify}
             )
             if created:
-                transaction.on_commit(partial(notify_new_follower.delay, follow_id=follow.pk), robust=True)
+                send_on_commit(signals.follow_created, sender=Follow, follow_id=follow.pk)
             return follow, created
     except IntegrityError:
         return Follow.objects.get(follower=follower, followed=followed), False
@@ -85,5 +81,5 @@ def room_update(*, room: Room, changes: dict) -> Room:
     if changes:
         room.save(update_fields=[*changes, "updated_at"])
         # allow_comments is one of the chat rules the websocket reads from its cache.
-        transaction.on_commit(partial(room_chat_rules_changed, room.pk), robust=True)
+        send_on_commit(signals.room_chat_rules_changed, sender=Room, room_id=room.pk)
     return room

@@ -1,14 +1,11 @@
 from django.http import Http404
 from django.shortcuts import render
 
-from accounts.selectors import users_search
-from chat.services import moderation_allowed
 from rooms import selectors
 from rooms.cache import anonymous_page
 from rooms.pagination import paginate
 
 SEARCH_MAX_LENGTH = 100
-ROOM_PAGE_VODS = 8
 
 
 def _room_list(request, *, rooms, template: str, extra: dict | None = None):
@@ -46,18 +43,5 @@ def search(request):
     context = {"query": query}
     if query:
         context["rooms_page"] = paginate(request, selectors.rooms_search(query=query))
-        context["users_page"] = paginate(request, users_search(query=query), param="upage")
+        context["users_page"] = paginate(request, selectors.users_search(query=query), param="upage")
     return render(request, "rooms/search.html", context)
-
-
-@anonymous_page
-def room_detail(request, pk: int):
-    room = selectors.room_detail(pk=pk)
-    if room is None:
-        raise Http404
-    context = {
-        "room": room,
-        "vods": selectors.room_vods_ready(room=room)[:ROOM_PAGE_VODS],
-        "can_moderate": moderation_allowed(room=room, user=request.user),
-    }
-    return render(request, "rooms/room_detail.html", context)

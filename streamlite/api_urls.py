@@ -37,7 +37,7 @@ urlpatterns = [
         "rooms/<int:pk>/stream-key/reset/", room_apis.StreamKeyResetApi.as_view(), name="api-stream-key-reset"
     ),
     path("rooms/<int:pk>/records/", stream_apis.RoomRecordListApi.as_view(), name="api-room-records"),
-    re_path(rf"^users/{USERNAME}/$", account_apis.UserProfileApi.as_view(), name="api-user"),
+    re_path(rf"^users/{USERNAME}/$", room_apis.UserProfileApi.as_view(), name="api-user"),
     re_path(rf"^users/{USERNAME}/follow/$", room_apis.FollowApi.as_view(), name="api-follow"),
     path("notifications/", notification_apis.NotificationListApi.as_view(), name="api-notifications"),
     path(

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "chat",
     "vod",
     "notifications",
+    "pages",
 ]
 
 MIDDLEWARE = [

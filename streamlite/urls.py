@@ -11,7 +11,7 @@ from django.views.i18n import JavaScriptCatalog
 from accounts.views import language_set
 from notifications.views import following
 from streamlite.health import healthz
-from streamlite.metrics import metrics_view
+from streamlite.metrics_view import metrics_view
 
 # The JavaScript catalogue changes only when compilemessages runs: its newest .mo file dates it, so the
 # cache (keyed per language by cache_page itself) starts afresh after a deploy and browsers revalidate.
@@ -39,6 +39,7 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     path("i18n/setlang/", language_set, name="set_language"),
     path("jsi18n/", javascript_catalog, name="javascript-catalog"),
+    path("", include("pages.urls")),
     path("", include("rooms.urls")),
 ]
 

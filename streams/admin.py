@@ -3,6 +3,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.admin import StaffModelAdmin
+from rooms.admin import RoomAdmin
+from rooms.models import Room
 from streams.models import PublishBlock, RoomRecord, Stream, ViewerSample
 from streams.services import stream_end
 
@@ -83,3 +85,27 @@ class PublishBlockAdmin(IngestWrittenAdmin):
 
     list_display = ("addr", "until")
     search_fields = ("addr",)
+
+
+class StreamsRoomAdmin(RoomAdmin):
+    """The rooms' admin with the streams' own action (streams sits above rooms, so it extends it here)."""
+
+    actions = [*RoomAdmin.actions, "end_live_stream"]
+
+    @admin.action(description=_("End live stream"), permissions=["change"])
+    def end_live_stream(self, request, queryset):
+        ended = 0
+        for stream in Stream.objects.filter(room__in=queryset, status=Stream.Status.LIVE):
+            stream_end(stream=stream, reason="staff")
+            self.record_staff_action(request, "stream_end", stream.room, stream_id=stream.pk)
+            ended += 1
+        self.message_user(
+            request,
+            ngettext("%(count)d live stream ended.", "%(count)d live streams ended.", ended)
+            % {"count": ended},
+            messages.SUCCESS,
+        )
+
+
+admin.site.unregister(Room)
+admin.site.register(Room, StreamsRoomAdmin)

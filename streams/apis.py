@@ -3,7 +3,8 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 
-from rooms.selectors import room_records_ended, room_with_live_start
+from rooms.selectors import room_listed
+from streams.selectors import room_records_ended
 
 
 class RoomRecordOutputSerializer(serializers.Serializer):
@@ -24,7 +25,7 @@ class RoomRecordListApi(generics.ListAPIView):
     serializer_class = RoomRecordOutputSerializer
 
     def get_queryset(self):
-        room = room_with_live_start(pk=self.kwargs["pk"])
+        room = room_listed(pk=self.kwargs["pk"])
         if room is None:
             raise Http404
         return room_records_ended(room=room)

@@ -2,9 +2,11 @@ import hmac
 import re
 
 from django.core.cache import cache
+from django.db.models import QuerySet
 
+from accounts.models import User
 from rooms.models import Room, StreamKey, stream_secret_digest
-from streams.models import PublishRefusal, Stream
+from streams.models import PublishRefusal, RoomRecord, Stream
 
 # Keys we issue are "sk_" + 43 url-safe characters; anything outside this shape is refused before any query.
 STREAM_KEY_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -62,3 +64,16 @@ def publish_refusal_reason(*, room: Room) -> str | None:
     if code not in PublishRefusal.values:
         return None
     return str(PublishRefusal(code).label)
+
+
+def room_records_ended(*, room: Room) -> QuerySet[RoomRecord]:
+    """The stats of the room's finished streams, newest first; the open one is still changing."""
+    return RoomRecord.objects.filter(room=room, ended_at__isnull=False).order_by("-started_at", "-pk")
+
+
+def user_streams_past(*, user: User) -> QuerySet[Stream]:
+    return (
+        Stream.objects.filter(room__owner=user, status=Stream.Status.ENDED)
+        .select_related("room")
+        .order_by("-started_at")
+    )

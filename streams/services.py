@@ -136,8 +136,8 @@ def _stream_start(*, room: Room, client_id: str, addr: str) -> Stream:
         raise _refuse(room=room, refusal=PublishRefusal.ALREADY_LIVE) from None
     log_context_bind(stream_id=stream.pk, room_id=room.pk)
     RoomRecord.objects.create(room=room, stream=stream, started_at=now)
-    Room.objects.filter(pk=room.pk).update(status=Room.Status.LIVE)
-    room.status = Room.Status.LIVE
+    Room.objects.filter(pk=room.pk).update(status=Room.Status.LIVE, live_started_at=now)
+    room.status, room.live_started_at = Room.Status.LIVE, now
     activity_record(
         action=ActivityLog.Action.GO_LIVE, user=owner, room_id=room.pk, stream_id=stream.pk, addr=addr
     )
@@ -178,7 +178,9 @@ def stream_end(*, stream: Stream, reason: str) -> None:
     locked.save(update_fields=["status", "ended_at", "end_reason", "updated_at"])
     RoomRecord.objects.filter(stream=locked, ended_at__isnull=True).update(ended_at=ended_at)
     # One live stream per room (a database constraint), so ending it leaves the room idle.
-    Room.objects.filter(pk=locked.room_id).update(status=Room.Status.IDLE, viewer_count=0)
+    Room.objects.filter(pk=locked.room_id).update(
+        status=Room.Status.IDLE, live_started_at=None, viewer_count=0
+    )
     activity_record(
         action=ActivityLog.Action.STREAM_END,
         user=locked.room.owner,

@@ -57,12 +57,13 @@ class RoomFactory(factory.django.DjangoModelFactory):
 
 class LiveRoomFactory(RoomFactory):
     status = Room.Status.LIVE
+    live_started_at = factory.LazyFunction(timezone.now)
     viewer_count = factory.Sequence(lambda n: n)
 
     @factory.post_generation
     def live_stream(obj, create, extracted, **kwargs):
         if create:
-            stream = Stream.objects.create(room=obj, started_at=timezone.now(), client_id="1")
+            stream = Stream.objects.create(room=obj, started_at=obj.live_started_at, client_id="1")
             RoomRecord.objects.create(room=obj, stream=stream, started_at=stream.started_at)
 
 

@@ -6,6 +6,7 @@ from django.core.files.storage import default_storage
 from django.db.models import Q, QuerySet
 
 from accounts.models import User
+from rooms.models import Room
 from streamlite.mongo import MESSAGES, mongo_db
 from vod.models import Vod
 
@@ -130,3 +131,15 @@ def vod_danmaku_density(*, vod: Vod, buckets: int) -> dict:
     result = {"duration_ms": duration_ms, "bucket_ms": bucket_ms, "counts": counts}
     cache.set(key, result, timeout=DENSITY_CACHE_S)
     return result
+
+
+def user_vods_ready(*, user: User) -> QuerySet[Vod]:
+    return (
+        Vod.objects.filter(room__owner=user, status=Vod.Status.READY)
+        .select_related("room")
+        .order_by("-created_at")
+    )
+
+
+def room_vods_ready(*, room: Room) -> QuerySet[Vod]:
+    return Vod.objects.filter(room=room, status=Vod.Status.READY).order_by("-created_at")

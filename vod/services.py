@@ -28,11 +28,12 @@ from django.utils.translation import gettext as _
 
 from accounts.activity import activity_record
 from accounts.models import ActivityLog, User
-from notifications.services import notify_vod_ready
+from streamlite.events import send_on_commit
 from streams.models import Stream
 from streams.services import recording_path_allowed
 from vod import media
 from vod.models import Vod
+from vod.signals import vod_ready
 
 logger = logging.getLogger(__name__)
 
@@ -181,7 +182,7 @@ def _publish(
     # A VOD its owner or staff hid while it was processing stays hidden; it is processed all the same.
     if vod.status != Vod.Status.HIDDEN:
         vod.status = Vod.Status.READY
-        notify_vod_ready(vod=vod)  # sends once this transaction commits
+        send_on_commit(vod_ready, sender=Vod, vod_id=vod.pk)
     vod.save()
     return vod
 

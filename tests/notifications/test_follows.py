@@ -102,15 +102,17 @@ def test_a_new_follower_is_announced_once(browser, user, celery_eager, django_ca
 
 
 def test_vod_ready_reaches_every_follower_once(celery_eager, django_capture_on_commit_callbacks):
-    from notifications.services import notify_vod_ready
+    from streamlite.events import send_on_commit
     from tests.factories import VodFactory
+    from vod.models import Vod
+    from vod.signals import vod_ready
 
     room = RoomFactory()
     followers = {FollowFactory(followed=room.owner, notify=n % 2 == 0).follower_id for n in range(3)}
     vod = VodFactory(room=room)
     with django_capture_on_commit_callbacks(execute=True):
-        notify_vod_ready(vod=vod)
-        notify_vod_ready(vod=vod)
+        send_on_commit(vod_ready, sender=Vod, vod_id=vod.pk)
+        send_on_commit(vod_ready, sender=Vod, vod_id=vod.pk)
     alerts = Notification.objects.filter(kind=Notification.Kind.NEW_VOD, vod=vod)
     assert set(alerts.values_list("recipient_id", flat=True)) == followers
     assert alerts.count() == 3

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from pages import views
+
+urlpatterns = [
+    path("rooms/<int:pk>/", views.room_detail, name="room_detail"),
+    path("u/<str:username>/", views.profile, name="profile"),
+]
