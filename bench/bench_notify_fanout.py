@@ -1,7 +1,7 @@
 """Go-live fan-out to 100,000 followers (goal ≤ 10 s): every notification stored and every online push sent.
 
 The followers (users and follows) are bulk-inserted. 1,000 of them, spread over the list, are online: a
-separate listener process registers them in the Redis presence hash as the websocket consumer does, joins
+separate listener process registers them in Redis presence as the websocket consumer does, joins
 each one's `user_<id>` group on the real Redis channel layer with a channel of its own, and counts the
 pushes it receives. Each run opens a new stream (the previous one ended an hour earlier, so it is not a
 reconnect) and calls the worker's task body; the clock stops when the task has returned (every row
@@ -74,21 +74,23 @@ async def listen(user_ids: list[int], runs: int) -> None:
     """The listener process: online users with a channel each; prints when each run's pushes all arrived."""
     from channels.layers import get_channel_layer
 
-    from notifications import events, presence
+    from notifications import events
+    from notifications.selectors import ONLINE_SCOPE
+    from streamlite.presence import presence_current
 
     layer = get_channel_layer()
     channels = {}
     for pk in user_ids:
         channels[pk] = await layer.new_channel()
         await layer.group_add(events.user_group_name(pk), channels[pk])
-        await presence.connection_opened(user_id=pk)
+        await presence_current().join(ONLINE_SCOPE, str(pk))
     print(json.dumps({"ready": True}), flush=True)
     for _ in range(runs):
         received = await asyncio.gather(*(layer.receive(channel) for channel in channels.values()))
         assert all(message["type"] == "notification.pushed" for message in received)
         print(json.dumps({"all_received_at": time.time(), "count": len(received)}), flush=True)
     for pk in user_ids:
-        await presence.connection_closed(user_id=pk)
+        await presence_current().leave(ONLINE_SCOPE, str(pk))
 
 
 def main() -> None:

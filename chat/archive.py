@@ -14,22 +14,17 @@ from datetime import datetime
 import redis
 from pymongo import ASCENDING, DESCENDING, UpdateOne
 
-from chat.redis_sync import chat_redis
 from streamlite.mongo import MESSAGES, mongo_db
+from streamlite.redis import keys, redis_sync
 
 logger = logging.getLogger(__name__)
 
-OUTBOX = "chat:outbox"
 GROUP = "archivers"
 # An entry a consumer read but did not acknowledge for this long belongs to a dead (or stuck) worker: a
 # batch normally takes milliseconds, and a MongoDB outage makes the owner retry well within it.
 CLAIM_IDLE_MS = 60_000
 # How long a deletion of a message not yet archived is remembered for the flush that archives it.
 DELETED_TTL_S = 7 * 24 * 3600
-
-
-def deleted_key(message_id: int) -> str:
-    return f"chat:deleted:{message_id}"
 
 
 def message_delete_op(*, message_id: int, room_id: int) -> UpdateOne:
@@ -48,7 +43,7 @@ def archive_indexes_ensure() -> None:
 def outbox_group_ensure(client: redis.Redis) -> None:
     try:
         # From the stream's start: entries written before the first worker ever ran are archived too.
-        client.xgroup_create(OUTBOX, GROUP, id="0", mkstream=True)
+        client.xgroup_create(keys.CHAT_OUTBOX, GROUP, id="0", mkstream=True)
     except redis.ResponseError as error:
         if "BUSYGROUP" not in str(error):
             raise
@@ -57,16 +52,16 @@ def outbox_group_ensure(client: redis.Redis) -> None:
 def _entries_next(client: redis.Redis, *, consumer: str, batch: int) -> list[tuple[str, dict]]:
     """This consumer's own unacknowledged entries first (a batch MongoDB refused), then entries a dead
     consumer left pending, then new ones."""
-    own = client.xreadgroup(GROUP, consumer, {OUTBOX: "0"}, count=batch)
+    own = client.xreadgroup(GROUP, consumer, {keys.CHAT_OUTBOX: "0"}, count=batch)
     entries = own[0][1] if own else []
     if entries:
         return entries
     _next, claimed, *_deleted = client.xautoclaim(
-        OUTBOX, GROUP, consumer, min_idle_time=CLAIM_IDLE_MS, start_id="0-0", count=batch
+        keys.CHAT_OUTBOX, GROUP, consumer, min_idle_time=CLAIM_IDLE_MS, start_id="0-0", count=batch
     )
     if claimed:
         return claimed
-    fresh = client.xreadgroup(GROUP, consumer, {OUTBOX: ">"}, count=batch)
+    fresh = client.xreadgroup(GROUP, consumer, {keys.CHAT_OUTBOX: ">"}, count=batch)
     return fresh[0][1] if fresh else []
 
 
@@ -81,7 +76,7 @@ def _document(raw: str) -> dict:
 def outbox_flush(*, batch: int = 500, consumer: str) -> int:
     """Move one batch of the outbox into MongoDB; returns how many entries were handled (0: nothing to
     do). Raises PyMongoError when MongoDB is unavailable: the batch then stays pending for a retry."""
-    client = chat_redis()
+    client = redis_sync()
     outbox_group_ensure(client)
     entries = _entries_next(client, consumer=consumer, batch=batch)
     if not entries:
@@ -107,14 +102,14 @@ def outbox_flush(*, batch: int = 500, consumer: str) -> int:
         )
         # Read deletions only after the upsert: a moderator deleting meanwhile either is seen here or
         # finds the document already in MongoDB (chat.services.chat_message_delete writes both).
-        flags = client.mget([deleted_key(_id) for _id in upserts])
+        flags = client.mget([keys.chat_deleted(_id) for _id in upserts])
         deletes.update((_id, int(flag)) for _id, flag in zip(upserts, flags, strict=True) if flag)
     if deletes:
         messages.bulk_write([message_delete_op(message_id=m, room_id=r) for m, r in sorted(deletes)])
     entry_ids = [entry_id for entry_id, _fields in entries]
     pipe = client.pipeline(transaction=False)
-    pipe.xack(OUTBOX, GROUP, *entry_ids)
-    pipe.xdel(OUTBOX, *entry_ids)
+    pipe.xack(keys.CHAT_OUTBOX, GROUP, *entry_ids)
+    pipe.xdel(keys.CHAT_OUTBOX, *entry_ids)
     pipe.execute()
     return len(entries)
 

@@ -35,6 +35,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         self.socket = None
+        self.viewer = None
         self.room_id = int(self.scope["url_route"]["kwargs"]["room_id"])
         await self.accept()
         status = await database_sync_to_async(_room_status)(self.room_id)
@@ -62,9 +63,12 @@ class RoomConsumer(AsyncWebsocketConsumer):
         # by id/seq) rather than never; the snapshot goes in front of anything already queued.
         try:
             await self.hub.join(room_id=self.room_id, socket=self.socket)
-            viewers = await presence.viewer_join(
-                self.hub, room_id=self.room_id, socket=self.socket, unique_key=self._unique_key(user)
+            self.viewer = presence.viewer_of(
+                user=user,
+                session_key=getattr(self.scope.get("session"), "session_key", None),
+                address=(self.scope.get("client") or ("?", 0))[0],
             )
+            viewers = await presence.viewer_join(self.hub, room_id=self.room_id, viewer=self.viewer)
             recent = await pipeline.recent_events(hub=self.hub, room_id=self.room_id)
         except RedisError:
             logger.warning("chat socket refused: Redis unreachable")
@@ -82,12 +86,6 @@ class RoomConsumer(AsyncWebsocketConsumer):
         # frame, and the hub writes every frame to every socket of the room.
         await self.base_send({"type": "websocket.send", "text": frame})
 
-    def _unique_key(self, user) -> str:
-        if user.is_authenticated:
-            return f"u:{user.pk}"
-        client = self.scope.get("client") or ("?", 0)
-        return f"a:{client[0]}"
-
     async def receive(self, text_data=None, bytes_data=None) -> None:
         if self.socket is None or self.socket.closed:
             return
@@ -103,10 +101,16 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code) -> None:
         if getattr(self, "socket", None) is None:
             return
-        last_here = await self.hub.leave(room_id=self.room_id, socket=self.socket)
+        room_left = await self.hub.leave(room_id=self.room_id, socket=self.socket)
+        if getattr(self, "viewer", None) is None:
+            return
         try:
             await presence.viewer_leave(
-                self.hub, room_id=self.room_id, socket=self.socket, last_here=last_here
+                self.hub,
+                room_id=self.room_id,
+                viewer=self.viewer,
+                joined_at=self.socket.joined_at,
+                room_left=room_left,
             )
         except RedisError:
             # Its presence entry is no longer beaten, so it goes stale and stops counting by itself.

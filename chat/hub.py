@@ -12,39 +12,22 @@ from collections.abc import Awaitable, Callable
 from uuid import uuid4
 
 from django.conf import settings
-from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
 from chat import events as chat_events
-from chat.redis_sync import chat_redis
 from streamlite import metrics
 from streamlite.gc_tuning import gc_tune
+from streamlite.redis import keys, redis_async, redis_sync
 
 logger = logging.getLogger(__name__)
 
 # Hubs also listen here for orders that concern sockets rather than rooms (close a banned user's sockets).
-CONTROL_CHANNEL = "chat:control"
 CLOSE_SLOW = 4008
 CLOSE_KICKED = 4003
-FRAMES_PREFIX = "chat:room:"
-FRAMES_SUFFIX = ":frames"
-LIVE_CACHE_S = 30.0
 # Sockets a frame is handed to per turn of the event loop. All of a big room at once made one turn of
 # ~1,000 writes, and each await of the accept path (Redis replies, acks) waited behind it; in slices,
 # they get in between, and the first viewers read the frame while the last are still being written.
 FANOUT_SLICE = 100
-
-
-def seq_key(room_id: int) -> str:
-    return f"chat:room:{room_id}:seq"
-
-
-def recent_key(room_id: int) -> str:
-    return f"chat:room:{room_id}:recent"
-
-
-def frames_channel(room_id: int) -> str:
-    return f"{FRAMES_PREFIX}{room_id}{FRAMES_SUFFIX}"
 
 
 # What a client resuming after a gap must get: the messages, and the deletions of messages it may still
@@ -57,27 +40,8 @@ def recent_append(pipe, *, room_id: int, events: list[dict]) -> None:
     room's recent list."""
     kept = [json.dumps(event, ensure_ascii=False) for event in events if event["type"] in RESUMABLE]
     if kept:
-        pipe.rpush(recent_key(room_id), *kept)
-        pipe.ltrim(recent_key(room_id), -settings.CHAT_RECENT_COUNT, -1)
-
-
-_async_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Redis]" = weakref.WeakKeyDictionary()
-
-
-def redis_async() -> Redis:
-    """The redis.asyncio client of the running event loop (a client cannot cross loops)."""
-    loop = asyncio.get_running_loop()
-    client = _async_clients.get(loop)
-    if client is None:
-        pool = BlockingConnectionPool.from_url(
-            settings.REDIS_URL,
-            max_connections=settings.CHAT_REDIS_MAX_CONNECTIONS,
-            timeout=10,
-            decode_responses=True,
-            health_check_interval=30,
-        )
-        client = _async_clients[loop] = Redis(connection_pool=pool)
-    return client
+        pipe.rpush(keys.chat_recent(room_id), *kept)
+        pipe.ltrim(keys.chat_recent(room_id), -settings.CHAT_RECENT_COUNT, -1)
 
 
 class Socket:
@@ -162,7 +126,7 @@ class Hub:
             if self._tasks:
                 return
             gc_tune("chat")
-            await self._pubsub.subscribe(CONTROL_CHANNEL)
+            await self._pubsub.subscribe(keys.CHAT_CONTROL)
             from chat.presence import presence_loop
 
             self._tasks = [
@@ -195,7 +159,7 @@ class Hub:
         if room_id not in self.rooms:
             # Subscribed before the room is known here: a failed SUBSCRIBE (Redis down) is retried by the
             # next joiner instead of leaving the room registered but deaf.
-            await self._pubsub.subscribe(frames_channel(room_id))
+            await self._pubsub.subscribe(keys.chat_frames(room_id))
         self.rooms.setdefault(room_id, set()).add(socket)
 
     async def leave(self, *, room_id: int, socket: Socket) -> bool:
@@ -209,7 +173,7 @@ class Hub:
             return False
         del self.rooms[room_id]
         try:
-            await self._pubsub.unsubscribe(frames_channel(room_id))
+            await self._pubsub.unsubscribe(keys.chat_frames(room_id))
         except RedisError:
             logger.warning("unsubscribing room %s failed", room_id)
         return True
@@ -226,7 +190,7 @@ class Hub:
         pending, self.pending = self.pending, {}
         async with self.redis.pipeline(transaction=False) as pipe:
             for room_id, room_events in pending.items():
-                pipe.publish(frames_channel(room_id), chat_events.batch_frame(_cap_danmaku(room_events)))
+                pipe.publish(keys.chat_frames(room_id), chat_events.batch_frame(_cap_danmaku(room_events)))
             await pipe.execute()
 
     async def _tick(self) -> None:
@@ -271,24 +235,24 @@ class Hub:
         room_ids = list(self.rooms)
         async with self.redis.pipeline(transaction=False) as pipe:
             for room_id in room_ids:
-                pipe.lrange(recent_key(room_id), 0, -1)
+                pipe.lrange(keys.chat_recent(room_id), 0, -1)
             recents = await pipe.execute()
         for room_id, raw in zip(room_ids, recents, strict=True):
             if not raw:
                 continue
             try:
                 frame = chat_events.batch_frame([json.loads(event) for event in raw])
-                await self._deliver(frames_channel(room_id), frame)
+                await self._deliver(keys.chat_frames(room_id), frame)
             except Exception:  # like a bad live frame: the other rooms are still refilled
                 logger.exception("chat room %s could not be refilled", room_id)
 
     async def _deliver(self, channel: str, data: str) -> None:
         """Hand a frame to every local socket of its room. Frames are delivered one after another by the
         reader, so each socket still gets them in the order they were published."""
-        if channel == CONTROL_CHANNEL:
+        if channel == keys.CHAT_CONTROL:
             self._control(json.loads(data))
             return
-        room_id = int(channel[len(FRAMES_PREFIX) : -len(FRAMES_SUFFIX)])
+        room_id = keys.chat_frames_room(channel)
         if '"room_state"' in data:
             self.cache.pop(("live", room_id), None)
         metrics.chat_frame_delivered(frame=data, sockets=len(self.rooms.get(room_id, ())))
@@ -344,11 +308,11 @@ def room_events_publish(*, room_id: int, events: list[dict]) -> None:
     """Send events (viewers, room_state, delete...) to everyone in the room now, from sync code."""
     if not events:
         return
-    redis = chat_redis()
-    numbered = _with_seq(events, redis.incrby(seq_key(room_id), len(events)))
+    redis = redis_sync()
+    numbered = _with_seq(events, redis.incrby(keys.chat_seq(room_id), len(events)))
     with redis.pipeline(transaction=True) as pipe:
         recent_append(pipe, room_id=room_id, events=numbered)
-        pipe.publish(frames_channel(room_id), chat_events.batch_frame(numbered))
+        pipe.publish(keys.chat_frames(room_id), chat_events.batch_frame(numbered))
         pipe.execute()
 
 
@@ -356,13 +320,13 @@ async def room_events_publish_async(*, room_id: int, events: list[dict]) -> None
     if not events:
         return
     redis = redis_async()
-    numbered = _with_seq(events, await redis.incrby(seq_key(room_id), len(events)))
+    numbered = _with_seq(events, await redis.incrby(keys.chat_seq(room_id), len(events)))
     async with redis.pipeline(transaction=True) as pipe:
         recent_append(pipe, room_id=room_id, events=numbered)
-        pipe.publish(frames_channel(room_id), chat_events.batch_frame(numbered))
+        pipe.publish(keys.chat_frames(room_id), chat_events.batch_frame(numbered))
         await pipe.execute()
 
 
 def user_sockets_close(*, user_id: int, room_id: int | None = None) -> None:
     """Close the user's chat sockets in the room (every room when None) in every web process: a ban."""
-    chat_redis().publish(CONTROL_CHANNEL, json.dumps({"close_user": user_id, "room_id": room_id}))
+    redis_sync().publish(keys.CHAT_CONTROL, json.dumps({"close_user": user_id, "room_id": room_id}))

@@ -3,6 +3,8 @@ lane that frees soonest, so simultaneous danmaku from any web process land in di
 
 from redis.asyncio import Redis
 
+from streamlite.redis import keys
+
 LANES = {"scroll": 12, "top": 6, "bottom": 6}
 # How long a danmaku keeps its lane busy: a scrolling one until its tail has entered the screen (longer
 # text, longer), a fixed one for as long as it is shown.
@@ -29,10 +31,6 @@ return best
 """
 
 
-def lanes_key(*, room_id: int, mode: str) -> str:
-    return f"chat:room:{room_id}:lanes:{mode}"
-
-
 def lane_busy_ms(*, mode: str, text: str) -> int:
     if mode == "scroll":
         return SCROLL_BASE_MS + SCROLL_PER_CHAR_MS * len(text)
@@ -43,7 +41,7 @@ async def lane_take(*, redis: Redis, room_id: int, mode: str, text: str) -> int:
     script = redis.register_script(_SCRIPT)
     return int(
         await script(
-            keys=[lanes_key(room_id=room_id, mode=mode)],
+            keys=[keys.chat_lanes(room_id, mode)],
             args=[lane_busy_ms(mode=mode, text=text), *range(LANES[mode])],
         )
     )

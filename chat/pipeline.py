@@ -14,16 +14,15 @@ from django.utils.translation import gettext as _
 
 from chat import events as chat_events
 from chat.events import ErrorCode
-from chat.hub import Hub, recent_append, recent_key, seq_key
+from chat.hub import Hub, recent_append
 from chat.lanes import lane_take
 from chat.presence import comment_counted, room_live_stream
-from chat.ratelimit import RATE_LIMIT_LUA, bucket_key, rate_limit_args
+from chat.ratelimit import RATE_LIMIT_LUA, rate_limit_args
 from chat.selectors import RoomChatRules, chat_ban_active, room_chat_rules
 from chat.wordfilter import text_blocked
 from streamlite import metrics
+from streamlite.redis import keys
 
-OUTBOX_KEY = "chat:outbox"
-NEXT_ID_KEY = "chat:next_id"
 MODES = ("scroll", "top", "bottom")
 SIZES = ("small", "normal", "big")
 COLOR_RE = re.compile(r"#[0-9a-fA-F]{6}")
@@ -151,10 +150,6 @@ async def _banned(hub: Hub, *, user_id: int, room_id: int) -> bool:
     return ban is not None
 
 
-def dedupe_key(*, user_id: int, client_id: str) -> str:
-    return f"chat:dedupe:{user_id}:{client_id}"
-
-
 async def message_accept(*, hub: Hub, sender: Sender, payload: dict) -> dict | None:
     """Check, number, store and queue one chat or danmaku message; returns the sender's ack (None when
     the same client_id is being accepted right now by another frame)."""
@@ -172,11 +167,11 @@ async def message_accept(*, hub: Hub, sender: Sender, payload: dict) -> dict | N
         raise Rejected(ErrorCode.BANNED)
     if text_blocked(message["text"], rules.words):
         raise Rejected(ErrorCode.INVALID, _("This message contains a word blocked in this room."))
-    dedupe = dedupe_key(user_id=sender.user_id, client_id=client_id) if client_id else ""
+    dedupe = keys.chat_dedupe(sender.user_id, client_id) if client_id else ""
     exempt = sender.is_staff or rules.is_moderator(sender.user_id)
     cooldown_ms = 0 if exempt else (rules.slow_mode_s * 1000 or rules.cooldown_ms)
     verdict, *values = await redis.register_script(_ADMIT_SCRIPT)(
-        keys=[dedupe, bucket_key(room_id=room_id, user_id=sender.user_id), NEXT_ID_KEY, seq_key(room_id)],
+        keys=[dedupe, keys.chat_rate(room_id, sender.user_id), keys.CHAT_NEXT_ID, keys.chat_seq(room_id)],
         args=[DEDUPE_TTL_S, *rate_limit_args(cooldown_ms=cooldown_ms)],
     )
     if verdict == "resend":
@@ -235,7 +230,7 @@ async def _message_store(
     ack = chat_events.ack_event(client_id=client_id, id=id, seq=seq)
     async with redis.pipeline(transaction=True) as pipe:
         recent_append(pipe, room_id=room_id, events=[event])
-        pipe.xadd(OUTBOX_KEY, {"doc": json.dumps(document, ensure_ascii=False)})
+        pipe.xadd(keys.CHAT_OUTBOX, {"doc": json.dumps(document, ensure_ascii=False)})
         if stream_id is not None:
             comment_counted(pipe, stream_id=stream_id)
         if dedupe:
@@ -250,7 +245,7 @@ async def recent_events(*, hub: Hub, room_id: int, after_seq: int | None = None)
     """The room's recent events, oldest first. For a join (no ``after_seq``) its chat and danmaku only
     (a deleted message is already gone from the list); for a resume everything after ``after_seq``,
     deletions included, so a message deleted during the client's gap leaves its page too."""
-    events = map(json.loads, await hub.redis.lrange(recent_key(room_id), 0, -1))
+    events = map(json.loads, await hub.redis.lrange(keys.chat_recent(room_id), 0, -1))
     if after_seq is None:
         return [event for event in events if event["type"] != "delete"]
     return [event for event in events if event["seq"] > after_seq]

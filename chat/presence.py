@@ -1,25 +1,24 @@
-"""Who watches a room, counted across web processes in Redis: each socket is a member of the room's sorted
-set scored with its last heartbeat (the hub beats every few seconds for its sockets), so a process that
-died stops counting once its entries go stale. Per live stream: peak, unique viewers (HyperLogLog),
-watch time and comment count, written into the stream's RoomRecord by a periodic task."""
+"""Who watches a room (streamlite.presence, scope ``room:<id>``: a viewer is a user or an anonymous
+browser session, whatever number of sockets it has open), the room's live session as streams announced
+it, and per live stream: peak, unique viewers (HyperLogLog), watch time and comment count, kept in
+Redis for streams to write into the stream's record."""
 
 import asyncio
 import logging
 import time
 
-from celery import shared_task
 from channels.db import database_sync_to_async
 from django.conf import settings
 from redis.exceptions import RedisError
 
 from chat import events as chat_events
-from chat.redis_sync import chat_redis
 from rooms.models import Room
-from streams.models import RoomRecord, Stream
+from streamlite.presence import member_count, presence_current
+from streamlite.redis import keys, redis_sync
 
 logger = logging.getLogger(__name__)
 
-STATS_STREAMS_KEY = "chat:stats:streams"
+LIVE_CACHE_S = 30.0
 # KEYS[1] peak; ARGV[1] count.
 _PEAK_SCRIPT = """
 if tonumber(ARGV[1]) > (tonumber(redis.call('GET', KEYS[1])) or 0) then
@@ -27,75 +26,80 @@ if tonumber(ARGV[1]) > (tonumber(redis.call('GET', KEYS[1])) or 0) then
 end
 return 0
 """
+STATS = ("comments", "peak", "watch_ms", "watch_n")
 
 
-def conns_key(room_id: int) -> str:
-    return f"chat:room:{room_id}:conns"
+def room_scope(room_id: int) -> str:
+    return f"room:{room_id}"
 
 
-def stream_stat_key(stream_id: int, stat: str) -> str:
-    return f"chat:stream:{stream_id}:{stat}"
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def _stale_ms() -> int:
-    return int(3 * settings.CHAT_PRESENCE_INTERVAL_S * 1000)
-
-
-def _live_stream_read(room_id: int) -> tuple[int | None, int | None]:
-    stream = (
-        Stream.objects.filter(room_id=room_id, status=Stream.Status.LIVE).values("pk", "started_at").first()
+def room_live_announce(*, room_id: int, stream_id: int, started_at) -> None:
+    """Record the room's live stream (streams calls it on go-live and on reconcile)."""
+    redis_sync().hset(
+        keys.chat_live(room_id),
+        mapping={"stream_id": stream_id, "started_ms": int(started_at.timestamp() * 1000)},
     )
-    if stream is None:
-        return None, None
-    return stream["pk"], int(stream["started_at"].timestamp() * 1000)
+
+
+def room_live_clear(*, room_id: int) -> None:
+    redis_sync().delete(keys.chat_live(room_id))
+
+
+def _live_started_ms(room_id: int) -> int | None:
+    started = Room.objects.filter(pk=room_id).values_list("live_started_at", flat=True).first()
+    return int(started.timestamp() * 1000) if started else None
 
 
 async def room_live_stream(hub, room_id: int) -> tuple[int | None, int | None]:
     """The room's live stream id and its start (epoch ms), or (None, None); cached in the hub, dropped when
-    a room_state event passes."""
-    from chat.hub import LIVE_CACHE_S
-
+    a room_state event passes. Without streams' announcement (Redis emptied), the room row still gives
+    the start, and the next reconcile announces the stream again."""
     cached = hub.cached(("live", room_id), LIVE_CACHE_S)
     if cached is None:
-        cached = await database_sync_to_async(_live_stream_read)(room_id)
+        live = await hub.redis.hgetall(keys.chat_live(room_id))
+        if live:
+            cached = int(live["stream_id"]), int(live["started_ms"])
+        else:
+            cached = None, await database_sync_to_async(_live_started_ms)(room_id)
         hub.cache_set(("live", room_id), cached)
     return cached
 
 
-async def viewer_join(hub, *, room_id: int, socket, unique_key: str) -> int:
-    """Count the socket in; returns the room's viewer count."""
+def viewer_of(*, user, session_key: str | None, address: str) -> str:
+    """The presence member of a socket: the user, else the browser session, else the address."""
+    if user.is_authenticated:
+        return f"u:{user.pk}"
+    if session_key:
+        return f"s:{session_key}"
+    return f"a:{address}"
+
+
+async def viewer_join(hub, *, room_id: int, viewer: str) -> int:
+    """Count a socket of ``viewer`` in; returns the room's viewer count."""
+    count = await presence_current().join(room_scope(room_id), viewer)
     stream_id, _ = await room_live_stream(hub, room_id)
-    now = _now_ms()
-    async with hub.redis.pipeline(transaction=False) as pipe:
-        pipe.zadd(conns_key(room_id), {socket.id: now})
-        pipe.zremrangebyscore(conns_key(room_id), "-inf", now - _stale_ms())
-        pipe.zcard(conns_key(room_id))
-        if stream_id is not None:
-            pipe.pfadd(stream_stat_key(stream_id, "unique"), unique_key)
-            pipe.sadd(STATS_STREAMS_KEY, stream_id)
-        results = await pipe.execute()
-    count = results[2]
     if stream_id is not None:
-        await hub.redis.eval(_PEAK_SCRIPT, 1, stream_stat_key(stream_id, "peak"), count)
+        async with hub.redis.pipeline(transaction=False) as pipe:
+            pipe.pfadd(keys.chat_stream_stat(stream_id, "unique"), viewer)
+            pipe.sadd(keys.CHAT_STATS_STREAMS, stream_id)
+            pipe.eval(_PEAK_SCRIPT, 1, keys.chat_stream_stat(stream_id, "peak"), count)
+            await pipe.execute()
     return count
 
 
-async def viewer_leave(hub, *, room_id: int, socket, last_here: bool) -> None:
+async def viewer_leave(hub, *, room_id: int, viewer: str, joined_at: float, room_left: bool) -> None:
+    """Count a socket out; ``room_left``: it was the room's last socket in this process."""
+    await presence_current().leave(room_scope(room_id), viewer)
     stream_id, _ = await room_live_stream(hub, room_id)
-    async with hub.redis.pipeline(transaction=False) as pipe:
-        pipe.zrem(conns_key(room_id), socket.id)
-        if stream_id is not None:
+    if stream_id is not None:
+        async with hub.redis.pipeline(transaction=False) as pipe:
             pipe.incrby(
-                stream_stat_key(stream_id, "watch_ms"), int((time.monotonic() - socket.joined_at) * 1000)
+                keys.chat_stream_stat(stream_id, "watch_ms"), int((time.monotonic() - joined_at) * 1000)
             )
-            pipe.incr(stream_stat_key(stream_id, "watch_n"))
-        await pipe.execute()
-    if last_here:
-        # No heartbeat of this process will count the room again: settle its count now.
+            pipe.incr(keys.chat_stream_stat(stream_id, "watch_n"))
+            await pipe.execute()
+    if room_left:
+        # No round of this process publishes the room any more: settle its count now.
         await viewers_publish_if_changed(hub, room_id=room_id, exclusive=False)
 
 
@@ -108,72 +112,53 @@ async def viewers_publish_if_changed(hub, *, room_id: int, exclusive: bool = Tru
     process per interval does it (whoever takes the short lock), so N processes don't publish N times."""
     from chat.hub import room_events_publish_async
 
-    interval_ms = int(settings.CHAT_PRESENCE_INTERVAL_S * 1000)
-    key = conns_key(room_id)
-    if exclusive and not await hub.redis.set(f"{key}:lock", 1, nx=True, px=max(1, interval_ms * 9 // 10)):
+    interval_ms = int(settings.PRESENCE_INTERVAL_S * 1000)
+    lock = keys.chat_viewers_lock(room_id)
+    if exclusive and not await hub.redis.set(lock, 1, nx=True, px=max(1, interval_ms * 9 // 10)):
         return
-    async with hub.redis.pipeline(transaction=False) as pipe:
-        pipe.zremrangebyscore(key, "-inf", _now_ms() - _stale_ms())
-        pipe.zcard(key)
-        _, count = await pipe.execute()
-    previous = await hub.redis.getset(f"{key}:last", count)
+    count = await member_count(room_scope(room_id))
+    previous = await hub.redis.getset(keys.chat_viewers_last(room_id), count)
     if previous is not None and int(previous) == count:
         return
     await room_events_publish_async(room_id=room_id, events=[chat_events.viewers_event(count=count)])
     await database_sync_to_async(_viewer_count_save)(room_id, count)
     stream_id, _ = await room_live_stream(hub, room_id)
     if stream_id is not None:
-        await hub.redis.eval(_PEAK_SCRIPT, 1, stream_stat_key(stream_id, "peak"), count)
-
-
-async def presence_beat(hub) -> None:
-    now = _now_ms()
-    async with hub.redis.pipeline(transaction=False) as pipe:
-        for room_id, sockets in hub.rooms.items():
-            if sockets:
-                pipe.zadd(conns_key(room_id), {socket.id: now for socket in sockets})
-        await pipe.execute()
-    for room_id in list(hub.rooms):
-        await viewers_publish_if_changed(hub, room_id=room_id)
+        await hub.redis.eval(_PEAK_SCRIPT, 1, keys.chat_stream_stat(stream_id, "peak"), count)
 
 
 async def presence_loop(hub) -> None:
+    """Every interval, the rooms this process holds publish their count if it changed (the presence
+    module beats the viewers themselves)."""
     while True:
-        await asyncio.sleep(settings.CHAT_PRESENCE_INTERVAL_S)
+        await asyncio.sleep(settings.PRESENCE_INTERVAL_S)
         try:
-            await presence_beat(hub)
+            for room_id in list(hub.rooms):
+                await viewers_publish_if_changed(hub, room_id=room_id)
         except RedisError:
-            logger.warning("chat presence beat failed; next one retries")
+            logger.warning("chat viewer counts not published; the next round retries")
 
 
 def comment_counted(pipe, *, stream_id: int) -> None:
     """Add the counting of one accepted comment to a Redis pipeline."""
-    pipe.incr(stream_stat_key(stream_id, "comments"))
-    pipe.sadd(STATS_STREAMS_KEY, stream_id)
+    pipe.incr(keys.chat_stream_stat(stream_id, "comments"))
+    pipe.sadd(keys.CHAT_STATS_STREAMS, stream_id)
 
 
-def room_stats_save() -> int:
-    """Write the Redis counters of each tracked stream into its RoomRecord; an ended stream is written a
-    last time and forgotten. Returns how many records were written."""
-    redis = chat_redis()
-    written = 0
-    for member in redis.smembers(STATS_STREAMS_KEY):
-        stream_id = int(member)
-        keys = [stream_stat_key(stream_id, stat) for stat in ("comments", "peak", "watch_ms", "watch_n")]
-        comments, peak, watch_ms, watch_n = (int(value or 0) for value in redis.mget(keys))
-        unique = redis.pfcount(stream_stat_key(stream_id, "unique"))
-        written += RoomRecord.objects.filter(stream_id=stream_id).update(
-            total_comments=comments,
-            peak_viewers=peak,
-            unique_viewers=unique,
-            avg_watch_seconds=watch_ms // 1000 // watch_n if watch_n else 0,
-        )
-        if not Stream.objects.filter(pk=stream_id, status=Stream.Status.LIVE).exists():
-            redis.srem(STATS_STREAMS_KEY, stream_id)
-            redis.delete(*keys, stream_stat_key(stream_id, "unique"))
-    return written
+def stream_stats_tracked() -> list[int]:
+    return [int(member) for member in redis_sync().smembers(keys.CHAT_STATS_STREAMS)]
 
 
-@shared_task(name="chat.presence.room_stats_flush")
-def room_stats_flush() -> int:
-    return room_stats_save()
+def stream_stats_read(stream_id: int) -> dict[str, int]:
+    """The chat's counts of one stream: comments, peak, watch_ms, watch_n and unique viewers."""
+    redis = redis_sync()
+    values = redis.mget([keys.chat_stream_stat(stream_id, stat) for stat in STATS])
+    stats = {stat: int(value or 0) for stat, value in zip(STATS, values, strict=True)}
+    stats["unique"] = redis.pfcount(keys.chat_stream_stat(stream_id, "unique"))
+    return stats
+
+
+def stream_stats_forget(stream_id: int) -> None:
+    redis = redis_sync()
+    redis.srem(keys.CHAT_STATS_STREAMS, stream_id)
+    redis.delete(*(keys.chat_stream_stat(stream_id, stat) for stat in (*STATS, "unique")))

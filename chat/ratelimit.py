@@ -29,10 +29,6 @@ end
 """
 
 
-def bucket_key(*, room_id: int, user_id: int) -> str:
-    return f"chat:room:{room_id}:rate:{user_id}"
-
-
 def rate_limit_args(*, cooldown_ms: int) -> list:
     """The arguments after the key of ``rate_limit_take``, from the settings."""
     return [cooldown_ms, settings.CHAT_BUCKET_SIZE, settings.CHAT_BUCKET_REFILL_PER_S / 1000]

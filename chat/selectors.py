@@ -8,16 +8,12 @@ from django.utils import timezone
 from pymongo import DESCENDING
 
 from chat.models import ChatBan
-from chat.redis_sync import chat_redis
 from chat.wordfilter import words_parse
 from rooms.models import Room
 from streamlite.mongo import MESSAGES, mongo_db
+from streamlite.redis import keys, redis_sync
 
 RULES_TTL_S = 60
-
-
-def rules_cache_key(room_id: int) -> str:
-    return f"chat:room:{room_id}:rules"
 
 
 @dataclass(frozen=True)
@@ -50,8 +46,8 @@ def _rules_to_json(rules: RoomChatRules) -> str:
 def room_chat_rules(room_id: int) -> RoomChatRules | None:
     """What the chat pipeline checks before accepting a message in the room; None when the room does not
     exist. Cached in Redis for 60 s (JSON string); chat.services.room_chat_rules_changed drops it."""
-    redis = chat_redis()
-    raw = redis.get(rules_cache_key(room_id))
+    redis = redis_sync()
+    raw = redis.get(keys.chat_rules(room_id))
     if raw is not None:
         return _rules_from_json(raw)
     room = (
@@ -69,7 +65,7 @@ def room_chat_rules(room_id: int) -> RoomChatRules | None:
         owner_id=room.owner_id,
         moderator_ids=frozenset(room.moderators.values_list("pk", flat=True)),
     )
-    redis.set(rules_cache_key(room_id), _rules_to_json(rules), ex=RULES_TTL_S)
+    redis.set(keys.chat_rules(room_id), _rules_to_json(rules), ex=RULES_TTL_S)
     return rules
 
 

@@ -12,14 +12,13 @@ from pymongo.errors import PyMongoError
 from accounts.activity import activity_record
 from accounts.models import ActivityLog, User
 from chat import events
-from chat.archive import DELETED_TTL_S, OUTBOX, deleted_key, message_delete_op
-from chat.hub import recent_key, room_events_publish, user_sockets_close
+from chat.archive import DELETED_TTL_S, message_delete_op
+from chat.hub import room_events_publish, user_sockets_close
 from chat.models import ChatBan
-from chat.redis_sync import chat_redis
-from chat.selectors import rules_cache_key
 from chat.wordfilter import words_parse
 from rooms.models import Room
 from streamlite.mongo import MESSAGES, mongo_db
+from streamlite.redis import keys, redis_sync
 
 TIMEOUT_MINUTES = (5, 60, 1440)
 BLOCKED_WORDS_MAX = 500
@@ -67,7 +66,7 @@ def chat_ban_create(
 
 def room_chat_rules_changed(room_id: int) -> None:
     """Drop the cached rules so the next message in the room reads them fresh; call it on commit."""
-    chat_redis().delete(rules_cache_key(room_id))
+    redis_sync().delete(keys.chat_rules(room_id))
 
 
 def moderation_allowed(*, room: Room, user: User) -> bool:
@@ -95,8 +94,8 @@ def _target_check(*, room: Room, user: User) -> None:
 
 
 def _recent_remove(*, room_id: int, message_id: int) -> None:
-    client = chat_redis()
-    key = recent_key(room_id)
+    client = redis_sync()
+    key = keys.chat_recent(room_id)
     for raw in client.lrange(key, 0, -1):
         try:
             event = json.loads(raw)
@@ -113,18 +112,18 @@ def chat_message_delete(*, room: Room, message_id: int, by: User) -> None:
     """Hide a message for everyone: in the archive (now, or when it is archived later), in the recent list
     late joiners get, and live on every open page."""
     _moderation_check(room=room, by=by)
-    client = chat_redis()
-    next_id = client.get("chat:next_id")
+    client = redis_sync()
+    next_id = client.get(keys.CHAT_NEXT_ID)
     if message_id < 1 or next_id is None or message_id > int(next_id):
         raise ValidationError({"message_id": _("There is no such message.")}, code="not_found")
     # First the mark that the flusher reads after each upsert, then MongoDB: whichever order the flush and
     # this run in, the archived document ends up deleted (see chat.archive.outbox_flush).
-    client.set(deleted_key(message_id), room.pk, ex=DELETED_TTL_S)
+    client.set(keys.chat_deleted(message_id), room.pk, ex=DELETED_TTL_S)
     try:
         mongo_db()[MESSAGES].bulk_write([message_delete_op(message_id=message_id, room_id=room.pk)])
     except PyMongoError:
         # MongoDB down: the outbox carries the deletion to the archive once it is back.
-        client.xadd(OUTBOX, {"delete": message_id, "room": room.pk})
+        client.xadd(keys.CHAT_OUTBOX, {"delete": message_id, "room": room.pk})
     _recent_remove(room_id=room.pk, message_id=message_id)
     activity_record(
         action=ActivityLog.Action.MODERATION,

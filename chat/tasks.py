@@ -9,7 +9,7 @@ from pymongo.errors import PyMongoError
 from redis.exceptions import LockNotOwnedError
 
 from chat.archive import archive_indexes_ensure, outbox_drain
-from chat.redis_sync import chat_redis
+from streamlite.redis import keys, redis_sync
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def outbox_consumer_name() -> str:
 def chat_outbox_flush() -> int:
     # One flush at a time across workers: a second one would add little (MongoDB takes the batches) and
     # would hold another worker slot the other tasks need. The lock expires if its holder dies.
-    lock = chat_redis().lock("chat:outbox:flushing", timeout=DRAIN_SECONDS * 6, blocking=False)
+    lock = redis_sync().lock(keys.CHAT_OUTBOX_LOCK, timeout=DRAIN_SECONDS * 6, blocking=False)
     if not lock.acquire():
         return 0
     try:

@@ -1,8 +1,9 @@
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from notifications import events, presence
-from notifications.selectors import notifications_unread_count
+from notifications import events
+from notifications.selectors import ONLINE_SCOPE, notifications_unread_count
+from streamlite.presence import presence_current
 
 # Private-use close code: the client must log in; retrying with the same credentials is pointless.
 CLOSE_UNAUTHENTICATED = 4401
@@ -22,7 +23,7 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
             return
         self.user_id = user.pk
         await self.channel_layer.group_add(events.user_group_name(self.user_id), self.channel_name)
-        await presence.connection_opened(user_id=self.user_id)
+        await presence_current().join(ONLINE_SCOPE, str(self.user_id))
         count = await database_sync_to_async(notifications_unread_count)(user_id=self.user_id)
         await self.send_json(events.unread_frame(count))
 
@@ -30,7 +31,7 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
         if self.user_id is None:
             return
         await self.channel_layer.group_discard(events.user_group_name(self.user_id), self.channel_name)
-        await presence.connection_closed(user_id=self.user_id)
+        await presence_current().leave(ONLINE_SCOPE, str(self.user_id))
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         """Clients send nothing here (marking read goes through the pages and the API); ignore any frame."""

@@ -1,8 +1,14 @@
+from collections.abc import Iterable
+
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
 from accounts.models import User
 from notifications.models import Notification
 from rooms.models import Follow, Room
+from streamlite.presence import members_present
+
+# The presence scope of notification sockets: a user is online while one of theirs is open.
+ONLINE_SCOPE = "notifications"
 
 
 def notifications_of(*, user: User) -> QuerySet[Notification]:
@@ -31,3 +37,8 @@ def follows_of(*, user: User) -> QuerySet[Follow]:
         .prefetch_related(Prefetch("followed__rooms", queryset=rooms))
         .order_by("-is_live", "-created_at", "-pk")
     )
+
+
+def users_online(user_ids: Iterable[int]) -> list[int]:
+    """The given users with a notification socket open; one Redis round trip however many are asked."""
+    return [int(member) for member in members_present(ONLINE_SCOPE, map(str, user_ids))]

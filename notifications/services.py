@@ -14,9 +14,9 @@ from django.utils.text import Truncator
 from redis.exceptions import RedisError
 
 from accounts.models import User
-from notifications import events, presence
+from notifications import events
 from notifications.models import Notification
-from notifications.selectors import notifications_unread_count
+from notifications.selectors import notifications_unread_count, users_online
 from notifications.texts import notification_text
 from rooms.models import Follow
 from streams.models import Stream
@@ -69,7 +69,7 @@ def _fan_out(*, recipient_ids: Iterable[int], fields: dict) -> int:
             created = _insert_new(recipient_ids=batch, fields=batch_fields)
             processed += len(batch)
             try:
-                online = presence.online_among(created)
+                online = users_online(created)
                 if online:
                     _push_created(
                         created={pk: created[pk] for pk in online}, fields=batch_fields, runner=runner

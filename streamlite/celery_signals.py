@@ -7,6 +7,7 @@ from contextvars import Token
 from celery import signals
 
 from streamlite.logs import log_context_reset, log_context_set, log_context_value
+from streamlite.redis import keys
 
 
 @signals.setup_logging.connect
@@ -43,13 +44,13 @@ def _log_context_restored(task_id=None, **kwargs) -> None:
 
 @signals.task_failure.connect
 def _task_failed(sender=None, **kwargs) -> None:
-    from streamlite.metrics import TASK_FAILURES_KEY, task_event_count
+    from streamlite.metrics import task_event_count
 
-    task_event_count(key=TASK_FAILURES_KEY, task_name=sender.name)
+    task_event_count(key=keys.METRICS_TASK_FAILURES, task_name=sender.name)
 
 
 @signals.task_retry.connect
 def _task_retried(sender=None, **kwargs) -> None:
-    from streamlite.metrics import TASK_RETRIES_KEY, task_event_count
+    from streamlite.metrics import task_event_count
 
-    task_event_count(key=TASK_RETRIES_KEY, task_name=sender.name)
+    task_event_count(key=keys.METRICS_TASK_RETRIES, task_name=sender.name)

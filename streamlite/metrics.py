@@ -4,16 +4,14 @@ processes per node set PROMETHEUS_MULTIPROC_DIR to an empty folder they share; s
 serves them with the values read from the shared stores at scrape time."""
 
 import logging
-from functools import cache
 
 import redis
-from django.conf import settings
 from prometheus_client import Counter, Histogram
+
+from streamlite.redis import redis_sync
 
 logger = logging.getLogger(__name__)
 
-TASK_FAILURES_KEY = "metrics:celery:task_failures"
-TASK_RETRIES_KEY = "metrics:celery:task_retries"
 
 CHAT_MESSAGES_ACCEPTED = Counter(
     "streamlite_chat_messages_accepted", "Chat and danmaku messages accepted (acknowledged to the sender)."
@@ -46,19 +44,9 @@ def chat_frame_delivered(*, frame: str, sockets: int) -> None:
         CHAT_EVENTS_DELIVERED.inc(sockets * frame.count('"seq":'))
 
 
-@cache
-def _redis(url: str) -> redis.Redis:
-    # Short timeouts: a scrape or a worker's failure handler must not hang on a Redis outage.
-    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2, decode_responses=True)
-
-
-def metrics_redis() -> redis.Redis:
-    return _redis(settings.REDIS_URL)
-
-
 def task_event_count(*, key: str, task_name: str) -> None:
-    """Count a task's failure or retry (``key``: TASK_FAILURES_KEY or TASK_RETRIES_KEY) in Redis."""
+    """Count a task's failure or retry in Redis (``key``: one of keys.METRICS_TASK_*)."""
     try:
-        metrics_redis().hincrby(key, task_name, 1)
+        redis_sync().hincrby(key, task_name, 1)
     except redis.RedisError:
         logger.warning("could not count an event of task %s in %s", task_name, key)

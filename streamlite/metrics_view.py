@@ -13,7 +13,6 @@ Two kinds:
 import hmac
 import ipaddress
 import logging
-import time
 
 import redis
 from django.conf import settings
@@ -23,9 +22,9 @@ from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from chat.archive import OUTBOX
-from chat.presence import _stale_ms, conns_key
-from streamlite.metrics import TASK_FAILURES_KEY, TASK_RETRIES_KEY, metrics_redis
+from chat.presence import room_scope
+from streamlite.presence import member_counts
+from streamlite.redis import keys, redis_sync
 from streams.models import Stream
 
 logger = logging.getLogger(__name__)
@@ -40,16 +39,12 @@ class SiteCollector:
         )
         yield GaugeMetricFamily("streamlite_live_streams", "Streams live now.", value=len(live_room_ids))
         try:
-            client = metrics_redis()
-            fresh_since = int(time.time() * 1000) - _stale_ms()
-            with client.pipeline(transaction=False) as pipe:
-                for room_id in live_room_ids:
-                    # Stale members are sockets of a process that died: not counted (as in chat.presence).
-                    pipe.zcount(conns_key(room_id), fresh_since, "+inf")
-                pipe.xlen(OUTBOX)
-                pipe.hgetall(TASK_FAILURES_KEY)
-                pipe.hgetall(TASK_RETRIES_KEY)
-                *viewers, outbox, failures, retries = pipe.execute()
+            viewers = member_counts([room_scope(room_id) for room_id in live_room_ids])
+            with redis_sync().pipeline(transaction=False) as pipe:
+                pipe.xlen(keys.CHAT_OUTBOX)
+                pipe.hgetall(keys.METRICS_TASK_FAILURES)
+                pipe.hgetall(keys.METRICS_TASK_RETRIES)
+                outbox, failures, retries = pipe.execute()
         except redis.RedisError:
             logger.warning("metrics scrape: Redis unavailable, its metrics are left out")
             return

@@ -278,11 +278,13 @@ CHAT_DANMAKU_PER_TICK = env.int("CHAT_DANMAKU_PER_TICK", default=60)
 # Token bucket per user and room, on top of the room's cooldown: a burst, then a sustained rate.
 CHAT_BUCKET_SIZE = env.int("CHAT_BUCKET_SIZE", default=10)
 CHAT_BUCKET_REFILL_PER_S = env.float("CHAT_BUCKET_REFILL_PER_S", default=0.5)
-CHAT_PRESENCE_INTERVAL_S = env.float("CHAT_PRESENCE_INTERVAL_S", default=5.0)
-# redis.asyncio pool per web process; callers wait for a free connection instead of failing.
-CHAT_REDIS_MAX_CONNECTIONS = env.int("CHAT_REDIS_MAX_CONNECTIONS", default=50)
-CELERY_IMPORTS = [*CELERY_IMPORTS, "chat.presence"]
-CELERY_BEAT_SCHEDULE["chat-room-stats-flush"] = {"task": "chat.presence.room_stats_flush", "schedule": 15.0}
+PRESENCE_INTERVAL_S = env.float("PRESENCE_INTERVAL_S", default=5.0)
+# redis.asyncio pool per web process (streamlite.redis); callers wait for a free connection instead of failing.
+REDIS_ASYNC_MAX_CONNECTIONS = env.int("REDIS_ASYNC_MAX_CONNECTIONS", default=50)
+CELERY_BEAT_SCHEDULE["streams-room-records-stats"] = {
+    "task": "streams.tasks.room_records_stats_save",
+    "schedule": 15.0,
+}
 # The chat archive: beat starts a flush of the Redis outbox into MongoDB every second (the task keeps
 # draining for a few seconds while there is work); a flush not started within a second is skipped.
 CELERY_BEAT_SCHEDULE["chat-outbox-flush"] = {
@@ -332,5 +334,5 @@ RTMP_HOOK_MIDDLEWARE = [
     path for path in MIDDLEWARE if path == "streamlite.middleware.ObservabilityMiddleware"
 ]
 # Django's cache backends live per request context under ASGI: without a pool shared by the process, each
-# request would open its own Redis connection (streamlite.redis_pool).
-CACHES["default"]["OPTIONS"] = {"pool_class": "streamlite.redis_pool.ProcessConnectionPool"}
+# request would open its own Redis connection (streamlite.redis).
+CACHES["default"]["OPTIONS"] = {"pool_class": "streamlite.redis.ProcessConnectionPool"}

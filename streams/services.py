@@ -14,6 +14,13 @@ from accounts.models import ActivityLog
 from accounts.services import user_may_stream
 from chat.events import room_state_event
 from chat.hub import room_events_publish
+from chat.presence import (
+    room_live_announce,
+    room_live_clear,
+    stream_stats_forget,
+    stream_stats_read,
+    stream_stats_tracked,
+)
 from notifications.tasks import notify_live_started
 from rooms.cache import room_lists_changed
 from rooms.models import Room, StreamKey, stream_secret_digest
@@ -138,6 +145,10 @@ def _stream_start(*, room: Room, client_id: str, addr: str) -> Stream:
     RoomRecord.objects.create(room=room, stream=stream, started_at=now)
     Room.objects.filter(pk=room.pk).update(status=Room.Status.LIVE, live_started_at=now)
     room.status, room.live_started_at = Room.Status.LIVE, now
+    # Chat stamps messages with the live stream from the next one on, before the worker's follow-ups.
+    transaction.on_commit(
+        partial(room_live_announce, room_id=room.pk, stream_id=stream.pk, started_at=now), robust=True
+    )
     activity_record(
         action=ActivityLog.Action.GO_LIVE, user=owner, room_id=room.pk, stream_id=stream.pk, addr=addr
     )
@@ -189,6 +200,7 @@ def stream_end(*, stream: Stream, reason: str) -> None:
         reason=locked.end_reason,
     )
     stream.status, stream.ended_at, stream.end_reason = locked.status, locked.ended_at, locked.end_reason
+    transaction.on_commit(partial(room_live_clear, room_id=locked.room_id), robust=True)
     _on_room_state_change(room_id=locked.room_id, status=Room.Status.IDLE)
 
 
@@ -254,3 +266,23 @@ def ingest_reconcile(*, publishers: list[IngestPublisher]) -> int:
             stream_end(stream=stream, reason="ingest_lost")
             ended += 1
     return ended
+
+
+def room_records_stats_save() -> int:
+    """Write chat's counts of each tracked stream into its RoomRecord; an ended stream is written a last
+    time and forgotten. Live streams are announced to chat again, so an emptied Redis heals within a
+    round. Returns how many records were written."""
+    for stream in Stream.objects.filter(status=Stream.Status.LIVE).only("room_id", "started_at"):
+        room_live_announce(room_id=stream.room_id, stream_id=stream.pk, started_at=stream.started_at)
+    written = 0
+    for stream_id in stream_stats_tracked():
+        stats = stream_stats_read(stream_id)
+        written += RoomRecord.objects.filter(stream_id=stream_id).update(
+            total_comments=stats["comments"],
+            peak_viewers=stats["peak"],
+            unique_viewers=stats["unique"],
+            avg_watch_seconds=stats["watch_ms"] // 1000 // stats["watch_n"] if stats["watch_n"] else 0,
+        )
+        if not Stream.objects.filter(pk=stream_id, status=Stream.Status.LIVE).exists():
+            stream_stats_forget(stream_id)
+    return written

@@ -22,6 +22,11 @@ def stream_live_followups_task(*, stream_id: int) -> None:
 
 
 @shared_task
+def room_records_stats_save() -> int:
+    return services.room_records_stats_save()
+
+
+@shared_task
 def streams_reap_stale() -> int:
     return services.streams_reap_stale()
 

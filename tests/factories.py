@@ -4,6 +4,7 @@ import factory
 from django.utils import timezone
 
 from accounts.models import User
+from chat.presence import room_live_announce
 from rooms.models import Category, Follow, Room, StreamKey
 from streams.models import RoomRecord, Stream
 from vod.models import Vod
@@ -64,6 +65,7 @@ class LiveRoomFactory(RoomFactory):
     def live_stream(obj, create, extracted, **kwargs):
         if create:
             stream = Stream.objects.create(room=obj, started_at=obj.live_started_at, client_id="1")
+            room_live_announce(room_id=obj.pk, stream_id=stream.pk, started_at=stream.started_at)
             RoomRecord.objects.create(room=obj, stream=stream, started_at=stream.started_at)
 
 

@@ -12,10 +12,9 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 
-from chat.hub import CONTROL_CHANNEL
-from chat.selectors import rules_cache_key
 from notifications.events import user_group_name
 from rooms.services import follow_create, room_update, stream_key_reset
+from streamlite.redis import keys
 from tests.factories import RoomFactory, UserFactory, VodFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -90,11 +89,11 @@ def test_a_ready_vod_queues_the_followers_alert_only_when_committed(broker):
 def test_a_room_edit_drops_the_cached_chat_rules_only_when_committed():
     room = RoomFactory()
     client = redis.Redis.from_url(settings.REDIS_URL)
-    client.set(rules_cache_key(room.pk), "{}")
+    client.set(keys.chat_rules(room.pk), "{}")
     rolled_back(lambda: room_update(room=room, changes={"allow_comments": False}))
-    assert client.exists(rules_cache_key(room.pk))
+    assert client.exists(keys.chat_rules(room.pk))
     room_update(room=room, changes={"allow_comments": False})
-    assert not client.exists(rules_cache_key(room.pk))
+    assert not client.exists(keys.chat_rules(room.pk))
 
 
 def test_deactivating_a_user_closes_their_sockets_only_when_committed():
@@ -109,7 +108,7 @@ def test_deactivating_a_user_closes_their_sockets_only_when_committed():
 
     channel = asyncio.run(listen())
     control = client.pubsub(ignore_subscribe_messages=True)
-    control.subscribe(CONTROL_CHANNEL)
+    control.subscribe(keys.CHAT_CONTROL)
 
     def deactivate():
         user.is_active = False

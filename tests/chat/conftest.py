@@ -1,15 +1,16 @@
 import pytest
 import pytest_asyncio
 
+from streamlite.redis import keys, redis_sync
+
 ORIGIN = (b"origin", b"http://testserver")
 
 
 @pytest.fixture
 def chat_redis_flushed():
     """An empty Redis database, so seq, recent lists, rate limits and lanes start from nothing."""
-    from chat.redis_sync import chat_redis
 
-    chat_redis().flushdb()
+    redis_sync().flushdb()
 
 
 @pytest_asyncio.fixture
@@ -70,14 +71,12 @@ def outbox_add(chat_redis_flushed):
 
     from django.utils import timezone
 
-    from chat.redis_sync import chat_redis
-
     def add(
         *, room_id: int, text: str = "hello", user_id: int = 1, username: str = "viewer", **extra
     ) -> dict:
-        client = chat_redis()
+        client = redis_sync()
         doc = {
-            "_id": client.incr("chat:next_id"),
+            "_id": client.incr(keys.CHAT_NEXT_ID),
             "room": room_id,
             "stream": None,
             "user": user_id,

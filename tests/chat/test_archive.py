@@ -13,16 +13,16 @@ import pytest
 from django.core.management import call_command
 from pymongo.errors import PyMongoError
 
-from chat.archive import GROUP, OUTBOX, archive_indexes_ensure, outbox_drain, outbox_flush
-from chat.redis_sync import chat_redis
+from chat.archive import GROUP, archive_indexes_ensure, outbox_drain, outbox_flush
 from chat.tasks import chat_outbox_flush
 from streamlite.mongo import MESSAGES, mongo_client
+from streamlite.redis import keys, redis_sync
 
 pytestmark = pytest.mark.django_db
 
 
 def outbox_length() -> int:
-    return chat_redis().xlen(OUTBOX)
+    return redis_sync().xlen(keys.CHAT_OUTBOX)
 
 
 def test_flush_archives_each_message_once_even_when_replayed(mongo_archive, outbox_add):
@@ -32,7 +32,7 @@ def test_flush_archives_each_message_once_even_when_replayed(mongo_archive, outb
     assert outbox_length() == 0  # acknowledged entries are deleted, the stream does not grow
     # The pipeline's XADD replayed (e.g. a retried batch): the same ids again, and a second flush.
     for doc in docs:
-        chat_redis().xadd(OUTBOX, {"doc": json.dumps(doc)})
+        redis_sync().xadd(keys.CHAT_OUTBOX, {"doc": json.dumps(doc)})
     assert outbox_flush(consumer="a") == 3
     messages = mongo_archive[MESSAGES]
     assert messages.count_documents({}) == 3
@@ -47,13 +47,13 @@ def test_replay_never_undoes_a_deletion(mongo_archive, outbox_add):
     doc = outbox_add(room_id=7)
     outbox_flush(consumer="a")
     mongo_archive[MESSAGES].update_one({"_id": doc["_id"]}, {"$set": {"deleted": True}})
-    chat_redis().xadd(OUTBOX, {"doc": json.dumps(doc)})
+    redis_sync().xadd(keys.CHAT_OUTBOX, {"doc": json.dumps(doc)})
     outbox_flush(consumer="a")
     assert mongo_archive[MESSAGES].find_one({"_id": doc["_id"]})["deleted"] is True
 
 
 def test_malformed_entry_is_dropped_without_blocking_the_rest(mongo_archive, outbox_add):
-    chat_redis().xadd(OUTBOX, {"doc": "{not json"})
+    redis_sync().xadd(keys.CHAT_OUTBOX, {"doc": "{not json"})
     doc = outbox_add(room_id=7)
     assert outbox_flush(consumer="a") == 2
     assert mongo_archive[MESSAGES].count_documents({}) == 1
@@ -71,17 +71,17 @@ def test_batches_are_bounded_and_the_drain_takes_them_all(mongo_archive, outbox_
 
 def test_pending_entries_of_a_dead_consumer_are_claimed(mongo_archive, outbox_add, monkeypatch):
     docs = [outbox_add(room_id=7, text=str(n)) for n in range(3)]
-    client = chat_redis()
+    client = redis_sync()
     outbox_flush(consumer="a")  # creates the group; nothing pending yet
     docs += [outbox_add(room_id=7, text=str(n)) for n in range(3, 5)]
     # A worker read these two and died before writing them to MongoDB.
-    client.xreadgroup(GROUP, "dead", {OUTBOX: ">"}, count=10)
-    assert client.xpending(OUTBOX, GROUP)["pending"] == 2
+    client.xreadgroup(GROUP, "dead", {keys.CHAT_OUTBOX: ">"}, count=10)
+    assert client.xpending(keys.CHAT_OUTBOX, GROUP)["pending"] == 2
     assert outbox_flush(consumer="b") == 0  # not idle long enough: the owner may still be working
     monkeypatch.setattr("chat.archive.CLAIM_IDLE_MS", 50)
     time.sleep(0.1)
     assert outbox_flush(consumer="b") == 2
-    assert client.xpending(OUTBOX, GROUP)["pending"] == 0
+    assert client.xpending(keys.CHAT_OUTBOX, GROUP)["pending"] == 0
     assert {d["_id"] for d in mongo_archive[MESSAGES].find()} == {d["_id"] for d in docs}
 
 
@@ -103,7 +103,7 @@ def test_celery_task_drains_the_outbox(mongo_archive, outbox_add, celery_eager):
 
 def test_one_flush_task_runs_at_a_time(mongo_archive, outbox_add, celery_eager):
     outbox_add(room_id=7)
-    held = chat_redis().lock("chat:outbox:flushing", timeout=5)
+    held = redis_sync().lock(keys.CHAT_OUTBOX_LOCK, timeout=5)
     assert held.acquire(blocking=False)
     assert chat_outbox_flush.delay().get() == 0
     assert outbox_length() == 1
@@ -185,6 +185,6 @@ def test_mongo_down_keeps_the_outbox_and_it_drains_exactly_once_afterwards(
     restart()
     assert outbox_drain(consumer="w", seconds=5) == 3
     assert outbox_length() == 0
-    assert chat_redis().xpending(OUTBOX, GROUP)["pending"] == 0
+    assert redis_sync().xpending(keys.CHAT_OUTBOX, GROUP)["pending"] == 0
     messages = mongo_client()["archive"][MESSAGES]
     assert sorted(d["_id"] for d in messages.find()) == sorted([first["_id"], *(d["_id"] for d in later)])

@@ -372,24 +372,40 @@ async def test_a_ban_order_closes_the_users_sockets(ws_open, room, alice, bob):
 
 
 async def test_viewer_count_is_published_and_stored(ws_open, chat_hub, room, alice):
-    from chat.presence import presence_beat
+    from chat.presence import viewers_publish_if_changed
 
     watcher = await ws_open(room.pk)
     await ws_open(room.pk, user=alice)
-    await presence_beat(chat_hub)
+    await viewers_publish_if_changed(chat_hub, room_id=room.pk)
     assert (await first(watcher, "viewers"))["count"] == 2
     assert (await sync_to_async(Room.objects.get)(pk=room.pk)).viewer_count == 2
 
 
+async def test_a_viewer_with_several_tabs_counts_once(ws_open, chat_hub, room, alice):
+    from chat.presence import viewers_publish_if_changed
+
+    watcher = await ws_open(room.pk)
+    tabs = [await ws_open(room.pk, user=alice) for _ in range(6)]
+    await viewers_publish_if_changed(chat_hub, room_id=room.pk)
+    assert (await first(watcher, "viewers"))["count"] == 2
+    for tab in tabs[:5]:
+        await tab.disconnect()
+    await viewers_publish_if_changed(chat_hub, room_id=room.pk, exclusive=False)
+    assert (await sync_to_async(Room.objects.get)(pk=room.pk)).viewer_count == 2  # one tab still open
+    await tabs[5].disconnect()
+    await viewers_publish_if_changed(chat_hub, room_id=room.pk, exclusive=False)
+    assert (await first(watcher, "viewers"))["count"] == 1
+
+
 async def test_live_stream_stats_reach_the_room_record(ws_open, live_room, alice, bob):
-    from chat.presence import room_stats_save
     from streams.models import RoomRecord
+    from streams.services import room_records_stats_save
 
     sender = await ws_open(live_room.pk, user=alice)
     await ws_open(live_room.pk, user=bob)
     for n in range(3):
         await sender.send_json_to({"type": "chat", "text": "hi", "client_id": str(n)})
         await first(sender, "ack")
-    await sync_to_async(room_stats_save)()
+    await sync_to_async(room_records_stats_save)()
     record = await sync_to_async(RoomRecord.objects.get)(room=live_room)
     assert (record.total_comments, record.peak_viewers, record.unique_viewers) == (3, 2, 2)

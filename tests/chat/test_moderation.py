@@ -10,14 +10,13 @@ from django.utils import timezone
 
 from accounts.models import ActivityLog
 from chat import services
-from chat.archive import OUTBOX, outbox_flush
-from chat.hub import CONTROL_CHANNEL, frames_channel, recent_key
+from chat.archive import outbox_flush
 from chat.models import ChatBan
-from chat.redis_sync import chat_redis
-from chat.selectors import chat_ban_active, room_chat_rules, rules_cache_key
+from chat.selectors import chat_ban_active, room_chat_rules
 from chat.wordfilter import text_blocked, words_parse
 from rooms.models import Room
 from streamlite.mongo import MESSAGES
+from streamlite.redis import keys, redis_sync
 from tests.factories import RoomFactory, StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -70,7 +69,7 @@ def test_room_rules_are_cached_and_dropped_on_change(chat_redis_flushed, django_
     assert rules.words == ("spam",)
     assert rules.owner_id == room.owner_id and rules.moderator_ids == frozenset({moderator.pk})
     assert rules.is_moderator(moderator.pk) and not rules.is_moderator(UserFactory().pk)
-    assert 0 < chat_redis().ttl(rules_cache_key(room.pk)) <= 60
+    assert 0 < redis_sync().ttl(keys.chat_rules(room.pk)) <= 60
     Room.objects.filter(pk=room.pk).update(allow_comments=False)
     assert room_chat_rules(room.pk) == rules  # cached
     with django_capture_on_commit_callbacks(execute=True):
@@ -99,7 +98,7 @@ def test_ban_active_sees_room_and_sitewide_bans_but_not_expired_or_other_rooms(u
 
 
 def _recent_push(room_id: int, message_id: int) -> None:
-    chat_redis().rpush(recent_key(room_id), json.dumps({"type": "chat", "id": message_id, "text": "x"}))
+    redis_sync().rpush(keys.chat_recent(room_id), json.dumps({"type": "chat", "id": message_id, "text": "x"}))
 
 
 def test_delete_after_archiving_marks_the_document_and_tells_the_room(
@@ -110,8 +109,8 @@ def test_delete_after_archiving_marks_the_document_and_tells_the_room(
     outbox_flush(consumer="t")
     _recent_push(room.pk, doc["_id"])
     _recent_push(room.pk, kept["_id"])
-    listener = chat_redis().pubsub()
-    listener.subscribe(frames_channel(room.pk))
+    listener = redis_sync().pubsub()
+    listener.subscribe(keys.chat_frames(room.pk))
     listener.get_message(timeout=1)  # the subscription's confirmation
     with django_capture_on_commit_callbacks(execute=True):
         services.chat_message_delete(room=room, message_id=doc["_id"], by=room.owner)
@@ -119,7 +118,7 @@ def test_delete_after_archiving_marks_the_document_and_tells_the_room(
     assert messages.find_one({"_id": doc["_id"]})["deleted"] is True
     assert messages.find_one({"_id": kept["_id"]})["deleted"] is False
     # The message left the recent list; the deletion joined it, for clients resuming past it.
-    recent = [json.loads(raw) for raw in chat_redis().lrange(recent_key(room.pk), 0, -1)]
+    recent = [json.loads(raw) for raw in redis_sync().lrange(keys.chat_recent(room.pk), 0, -1)]
     assert [(e["type"], e["id"]) for e in recent] == [("chat", kept["_id"]), ("delete", doc["_id"])]
     frame = json.loads(listener.get_message(timeout=2)["data"])
     assert frame["type"] == "batch"
@@ -137,7 +136,7 @@ def test_delete_before_archiving_is_applied_when_the_message_is_archived(mongo_a
     outbox_flush(consumer="t")
     assert mongo_archive[MESSAGES].find_one({"_id": doc["_id"]})["deleted"] is True
     # A replay of the same entry later does not bring it back.
-    chat_redis().xadd(OUTBOX, {"doc": json.dumps(doc)})
+    redis_sync().xadd(keys.CHAT_OUTBOX, {"doc": json.dumps(doc)})
     outbox_flush(consumer="t")
     assert mongo_archive[MESSAGES].find_one({"_id": doc["_id"]})["deleted"] is True
 
@@ -147,7 +146,7 @@ def test_a_moderator_cannot_delete_another_rooms_message(mongo_archive, outbox_a
     archived = outbox_add(room_id=other.pk)
     bystander = outbox_add(room_id=other.pk)
     outbox_flush(consumer="t")  # archives both
-    chat_redis().delete(OUTBOX)
+    redis_sync().delete(keys.CHAT_OUTBOX)
     services.chat_message_delete(room=room, message_id=archived["_id"], by=room.owner)
     assert mongo_archive[MESSAGES].find_one({"_id": archived["_id"]})["deleted"] is False
     unarchived = outbox_add(room_id=other.pk)
@@ -170,8 +169,8 @@ def test_timeout_creates_an_expiring_room_ban_and_closes_the_users_sockets(
     chat_redis_flushed, django_capture_on_commit_callbacks
 ):
     room, target = RoomFactory(), UserFactory()
-    listener = chat_redis().pubsub()
-    listener.subscribe(CONTROL_CHANNEL)
+    listener = redis_sync().pubsub()
+    listener.subscribe(keys.CHAT_CONTROL)
     listener.get_message(timeout=1)
     before = timezone.now()
     with django_capture_on_commit_callbacks(execute=True):

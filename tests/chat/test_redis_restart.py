@@ -20,9 +20,9 @@ import redis
 
 from chat.archive import outbox_drain
 from chat.consumers import CLOSE_TRY_LATER
-from chat.hub import Socket, frames_channel, recent_key
-from chat.redis_sync import chat_redis
+from chat.hub import Socket
 from streamlite.mongo import MESSAGES
+from streamlite.redis import keys, redis_sync
 from tests.chat.test_archive import free_port
 from tests.chat.test_consumer import events_until, first
 from tests.factories import RoomFactory, UserFactory
@@ -84,10 +84,10 @@ def chat_redis_flushed(settings, tmp_path):
     settings.CHANNEL_LAYERS = {
         "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [url]}}
     }
-    chat_redis.cache_clear()  # the sync client is per process; the hub's async one is per event loop
+    redis_sync.cache_clear()  # the sync client is per process; the hub's async one is per event loop
     yield server
     server.kill()
-    chat_redis.cache_clear()
+    redis_sync.cache_clear()
 
 
 async def chats(communicator, count: int) -> list[dict]:
@@ -105,8 +105,8 @@ async def chats(communicator, count: int) -> list[dict]:
 async def subscribed(room_id: int) -> None:
     """Wait until a hub is subscribed to the room's frames on the (restarted) server."""
     async with asyncio.timeout(10):
-        while not dict(await asyncio.to_thread(chat_redis().pubsub_numsub, frames_channel(room_id)))[
-            frames_channel(room_id)
+        while not dict(await asyncio.to_thread(redis_sync().pubsub_numsub, keys.chat_frames(room_id)))[
+            keys.chat_frames(room_id)
         ]:
             await asyncio.sleep(0.05)
 
@@ -179,7 +179,7 @@ async def test_the_hub_refills_its_rooms_after_pubsub_came_back(chat_redis_flush
 
     await chat_hub.join(room_id=5, socket=Socket(send=send, close=close, user_id=None))
     lost = {"type": "chat", "id": 1, "seq": 1, "text": "never published", "user": {"username": "a"}}
-    await asyncio.to_thread(chat_redis().rpush, recent_key(5), json.dumps(lost))
+    await asyncio.to_thread(redis_sync().rpush, keys.chat_recent(5), json.dumps(lost))
     await asyncio.to_thread(chat_redis_flushed.stop)
     await asyncio.sleep(1.5)
     await asyncio.to_thread(chat_redis_flushed.start)

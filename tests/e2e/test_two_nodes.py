@@ -128,7 +128,7 @@ def site(django_db_setup, django_db_blocker):
         "RECORDINGS_ROOT": str(site.recordings_root),
         "MEDIA_ROOT": str(site.media_root),
         # Viewer counts settle within a second instead of five; the sender below may burst its 50 danmaku.
-        "CHAT_PRESENCE_INTERVAL_S": "0.5",
+        "PRESENCE_INTERVAL_S": "0.5",
         "CHAT_BUCKET_SIZE": str(DANMAKU_COUNT * 2),
         "API_THROTTLE_ANON": "100000/min",
     }

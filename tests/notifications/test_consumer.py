@@ -7,9 +7,9 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
-from notifications import presence
 from notifications.consumers import CLOSE_UNAUTHENTICATED, NotificationConsumer
 from notifications.models import Notification
+from notifications.selectors import users_online
 from notifications.services import notifications_for_live_start, notifications_mark_read
 from streams.models import Stream
 from tests.factories import FollowFactory, RoomFactory
@@ -47,7 +47,7 @@ def test_online_follower_gets_the_alert_and_the_new_unread_count():
         connected_ok, _ = await communicator.connect()
         assert connected_ok
         assert await communicator.receive_json_from(timeout=3) == {"type": "unread", "count": 1}
-        assert presence.online_among([follower.pk, offline.pk]) == [follower.pk]
+        assert users_online([follower.pk, offline.pk]) == [follower.pk]
 
         await database_sync_to_async(notifications_for_live_start)(stream_id=stream.pk)
         pushed = await communicator.receive_json_from(timeout=5)
@@ -64,7 +64,7 @@ def test_online_follower_gets_the_alert_and_the_new_unread_count():
     assert pushed["room"] == {"id": room.pk, "title": "<b>Speedrun</b>"}
     assert pushed["actor"]["username"] == room.owner.username
     assert Notification.objects.filter(recipient=offline).count() == 1
-    assert presence.online_among([follower.pk]) == []
+    assert users_online([follower.pk]) == []
 
 
 def test_a_retried_fan_out_does_not_push_again():
@@ -109,9 +109,9 @@ def test_a_second_tab_keeps_the_user_online_when_the_first_closes(user):
         await one.connect()
         await two.connect()
         await one.disconnect()
-        still = presence.online_among([user.pk])
+        still = users_online([user.pk])
         await two.disconnect()
         return still
 
     assert async_to_sync(scenario)() == [user.pk]
-    assert presence.online_among([user.pk]) == []
+    assert users_online([user.pk]) == []

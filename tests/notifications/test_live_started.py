@@ -112,14 +112,14 @@ def test_an_ended_or_unknown_stream_is_not_announced(room, followers):
 
 
 def test_alerts_are_stored_even_when_pushes_fail(room, followers, settings):
-    from notifications import presence
+    from streamlite.redis import redis_sync
 
     stream = Stream.objects.create(room=room, started_at=timezone.now(), client_id="1")
     # Nothing listens on port 1: every Redis call of the push path fails.
     settings.REDIS_URL = "redis://127.0.0.1:1/0"
-    presence._sync_client = None
+    redis_sync.cache_clear()
     try:
         assert notify_live_started(stream_id=stream.pk) == len(followers)
     finally:
-        presence._sync_client = None
+        redis_sync.cache_clear()
     assert live_alerts(stream=stream).count() == len(followers)

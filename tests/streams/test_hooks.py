@@ -11,6 +11,7 @@ from accounts.services import site_settings_get
 from rooms.models import Room
 from rooms.selectors import stream_key_active
 from rooms.services import stream_key_reset
+from streamlite.redis import keys, redis_sync
 from streams import hooks, selectors, services
 from streams.models import PublishRefusal, RoomRecord, Stream
 from tests.factories import LiveRoomFactory, RoomFactory, UserFactory
@@ -109,11 +110,8 @@ def test_going_live_broadcasts_the_room_state_after_commit(
 ):
     import json
 
-    from chat.hub import frames_channel
-    from chat.redis_sync import chat_redis
-
-    pubsub = chat_redis().pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(frames_channel(room.pk))
+    pubsub = redis_sync().pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(keys.chat_frames(room.pk))
     with django_capture_on_commit_callbacks(execute=True):
         publish(client, room)
     message = None

@@ -19,11 +19,10 @@ from django.utils import timezone
 
 from accounts.models import ActivityLog, SiteSettings, StreamerApplication
 from accounts.services import site_settings_get
-from chat.hub import frames_channel
-from chat.redis_sync import chat_redis
 from notifications.models import Notification
 from rooms.models import Room
 from rooms.selectors import stream_key_active
+from streamlite.redis import keys, redis_sync
 from streams import publish_app, selectors
 from streams.hooks import HookHandler
 from streams.models import PublishBlock, PublishRefusal, RoomRecord, Stream
@@ -396,8 +395,8 @@ def test_a_burst_sends_its_follow_ups_in_one_task(app, celery_eager):
     rooms = [RoomFactory() for _ in range(3)]
     followers = {room.pk: FollowFactory(followed=room.owner).follower for room in rooms}
     site_settings_get()
-    pubsub = chat_redis().pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(*(frames_channel(room.pk) for room in rooms))
+    pubsub = redis_sync().pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(*(keys.chat_frames(room.pk) for room in rooms))
     tasks = []
 
     def count(sender=None, **_):
@@ -423,4 +422,4 @@ def test_a_burst_sends_its_follow_ups_in_one_task(app, celery_eager):
         if (message := pubsub.get_message(timeout=0.1)) is not None:
             announced.add(message["channel"])
     pubsub.close()
-    assert announced == {frames_channel(room.pk) for room in rooms}
+    assert announced == {keys.chat_frames(room.pk) for room in rooms}

@@ -13,10 +13,9 @@ from django.urls import reverse
 
 from accounts.models import SiteSettings
 from accounts.services import site_settings_cached, site_settings_get
-from chat.hub import frames_channel
-from chat.redis_sync import chat_redis
 from notifications.models import Notification
 from rooms.selectors import stream_key_active
+from streamlite.redis import keys, redis_sync
 from streams import services
 from streams.models import PublishRefusal, Stream
 from streams.selectors import publish_refusal_reason
@@ -44,8 +43,8 @@ def publish(client, room, clientid="1"):
 
 def room_state_frames(room, action) -> list[dict]:
     """The room_state events the chat hub's channel of ``room`` carried while ``action`` ran."""
-    pubsub = chat_redis().pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(frames_channel(room.pk))
+    pubsub = redis_sync().pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(keys.chat_frames(room.pk))
     pubsub.get_message(timeout=1)  # the subscribe confirmation
     action()
     events = []
@@ -90,7 +89,7 @@ def test_going_live_broadcasts_once_and_notifies_each_follower_once(
     def go_live():
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
             assert publish(client, room).status_code == 302
-        assert len(callbacks) == 1  # one enqueue per publish
+        assert len(callbacks) == 2  # chat told of the live stream, and one enqueue per publish
 
     events = room_state_frames(room, go_live)
     assert [e["status"] for e in events] == ["live"]
