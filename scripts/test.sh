@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
+# The layers of DESIGN §5 first: an upward import between apps fails the run before any test.
+.venv/bin/lint-imports --no-cache >/dev/null || { .venv/bin/lint-imports --no-cache; exit 1; }
 dir=$(mktemp -d /tmp/streamlite-test.XXXXXX)
 export PG_PORT=${PG_PORT:-55433} REDIS_PORT=${REDIS_PORT:-56380} MONGO_PORT=${MONGO_PORT:-57017}
 cleanup() { scripts/services.sh stop "$dir"; rm -rf "$dir"; }
