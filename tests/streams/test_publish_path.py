@@ -1,4 +1,4 @@
-"""The on_publish hook's fast path: its own ASGI handler, the cached site settings, one follow-up task,
+"""The on_publish hook's path: its own ASGI handler, the cached site settings, its follow-ups after commit,
 and the owner's row lock that keeps the live quota under simultaneous publishes."""
 
 import json
@@ -16,6 +16,7 @@ from accounts.services import site_settings_cached, site_settings_get
 from chat.hub import frames_channel
 from chat.redis_sync import chat_redis
 from notifications.models import Notification
+from notifications.tasks import notify_live_started
 from rooms.selectors import stream_key_active
 from streams import services
 from streams.models import PublishRefusal, Stream
@@ -90,15 +91,15 @@ def test_going_live_broadcasts_once_and_notifies_each_follower_once(
     def go_live():
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
             assert publish(client, room).status_code == 302
-        assert len(callbacks) == 1  # one enqueue per publish
+        assert len(callbacks) == 2  # the room's follow-up task, the stream_started signal
 
     events = room_state_frames(room, go_live)
     assert [e["status"] for e in events] == ["live"]
     stream = Stream.objects.get(room=room)
     alerts = Notification.objects.filter(kind=Notification.Kind.LIVE_STARTED, stream=stream)
     assert sorted(alerts.values_list("recipient_id", flat=True)) == sorted(f.pk for f in followers)
-    # The worker running the follow-ups again (a redelivery) adds no second notification.
-    services.stream_live_followups(stream_id=stream.pk)
+    # The worker running the notification task again (a redelivery) adds no second notification.
+    notify_live_started.delay(stream_id=stream.pk)
     assert alerts.count() == len(followers)
 
 
@@ -140,7 +141,6 @@ async def asgi_post(path: str, body: bytes) -> tuple[int, dict[bytes, bytes]]:
     start = await communicator.receive_output(timeout=10)
     await communicator.receive_output(timeout=10)
     await communicator.wait(timeout=10)
-    await application.application_mapping["http"].publish_app.aclose()  # its pool lives in this loop
     return start["status"], {name.lower(): value for name, value in start["headers"]}
 
 
