@@ -40,18 +40,20 @@ def room_state_broadcast(*, room_id: int, status: str) -> None:
     room_events_publish(room_id=room_id, events=[room_state_event(status=status)])
 
 
-def room_state_changed(*, room_id: int, status: str) -> None:
-    """The follow-ups of a room going live or idle, run by the worker."""
+def _room_state_changed(*, room_id: int, status: str) -> None:
     room_state_broadcast(room_id=room_id, status=status)
     room_lists_changed()
+    if status == Room.Status.LIVE:
+        cache.delete(selectors.publish_refusal_cache_key(room_id))
 
 
 def _on_room_state_change(*, room_id: int, status: str) -> None:
-    # The hook answers nginx as soon as the rows are committed; the follow-ups go to the worker, and
-    # robust: a broker hiccup after commit must not turn the hook into a 500.
-    from streams.tasks import room_state_changed_task
+    """Once the new state is committed, tell open room pages and outdate the cached lists.
 
-    transaction.on_commit(partial(room_state_changed_task.delay, room_id=room_id, status=status), robust=True)
+    In the hook's own request rather than a Celery task: a few Redis writes cost the web process less
+    than an enqueue, and the rooms read live without waiting behind the worker's queue (docs/benchmarks.md,
+    reconnect storm). Robust: a Redis hiccup after commit must not turn the hook into a 500."""
+    transaction.on_commit(partial(_room_state_changed, room_id=room_id, status=status), robust=True)
 
 
 def _stale_before() -> datetime:
@@ -128,25 +130,9 @@ def _stream_start(*, room: Room, client_id: str, addr: str) -> Stream:
     activity_record(
         action=ActivityLog.Action.GO_LIVE, user=owner, room_id=room.pk, stream_id=stream.pk, addr=addr
     )
-    # robust: a broker hiccup after commit must not turn the hook into a 500.
-    from streams.tasks import stream_live_followups_task
-
-    transaction.on_commit(partial(stream_live_followups_task.delay, stream_id=stream.pk), robust=True)
+    _on_room_state_change(room_id=room.pk, status=Room.Status.LIVE)
     send_on_commit(stream_started, sender=Stream, stream_id=stream.pk, room_id=room.pk)
     return stream
-
-
-def stream_live_followups(*, stream_id: int) -> None:
-    """What a room going live causes in the pages it shows on, run by the worker once the stream is
-    committed.
-
-    A stream already ended sends nothing: its end told the room idle and refreshed the lists. Safe to
-    run twice: the broadcast is a state and the refusal is gone already."""
-    stream = Stream.objects.filter(pk=stream_id, status=Stream.Status.LIVE).only("room_id").first()
-    if stream is None:
-        return
-    cache.delete(selectors.publish_refusal_cache_key(stream.room_id))
-    room_state_changed(room_id=stream.room_id, status=Room.Status.LIVE)
 
 
 @transaction.atomic

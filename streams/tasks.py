@@ -11,17 +11,6 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task
-def room_state_changed_task(*, room_id: int, status: str) -> None:
-    services.room_state_changed(room_id=room_id, status=status)
-
-
-# No result to keep: skipping the result backend also shortens the enqueue in the publish hook.
-@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def stream_live_followups_task(*, stream_id: int) -> None:
-    services.stream_live_followups(stream_id=stream_id)
-
-
-@shared_task
 def streams_reap_stale() -> int:
     return services.streams_reap_stale()
 

@@ -1,4 +1,4 @@
-"""The on_publish hook's path: its own ASGI handler, the cached site settings, its follow-ups after commit,
+"""The on_publish hook's path: its own ASGI handler, the cached site settings, its effects after commit,
 and the owner's row lock that keeps the live quota under simultaneous publishes."""
 
 import json
@@ -18,7 +18,6 @@ from chat.redis_sync import chat_redis
 from notifications.models import Notification
 from notifications.tasks import notify_live_started
 from rooms.selectors import stream_key_active
-from streams import services
 from streams.models import PublishRefusal, Stream
 from streams.selectors import publish_refusal_reason
 from tests.factories import FollowFactory, RoomFactory, UserFactory
@@ -91,7 +90,7 @@ def test_going_live_broadcasts_once_and_notifies_each_follower_once(
     def go_live():
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
             assert publish(client, room).status_code == 302
-        assert len(callbacks) == 2  # the room's follow-up task, the stream_started signal
+        assert len(callbacks) == 2  # the room's new state, the stream_started signal
 
     events = room_state_frames(room, go_live)
     assert [e["status"] for e in events] == ["live"]
@@ -101,18 +100,6 @@ def test_going_live_broadcasts_once_and_notifies_each_follower_once(
     # The worker running the notification task again (a redelivery) adds no second notification.
     notify_live_started.delay(stream_id=stream.pk)
     assert alerts.count() == len(followers)
-
-
-@pytest.mark.django_db
-def test_followups_of_a_stream_already_ended_announce_nothing(client, celery_eager):
-    room = RoomFactory()
-    FollowFactory(followed=room.owner)
-    assert publish(client, room).status_code == 302  # on_commit never runs here: no follow-ups yet
-    stream = Stream.objects.get(room=room)
-    services.stream_end(stream=stream, reason="publish_done")
-    events = room_state_frames(room, lambda: services.stream_live_followups(stream_id=stream.pk))
-    assert events == []
-    assert not Notification.objects.filter(stream=stream).exists()
 
 
 async def asgi_post(path: str, body: bytes) -> tuple[int, dict[bytes, bytes]]:
