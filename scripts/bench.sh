@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make bench: every benchmark of bench/ against real PostgreSQL, Redis and the MongoDB stand-in, each
-# printing its figures. Pass benchmark names to run only those: scripts/bench.sh hook_latency
+# printing its figures. Pass benchmark names to run only those: scripts/bench.sh publish_storm
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh

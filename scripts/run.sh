@@ -13,7 +13,7 @@ export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}
 export MONGO_URL=${MONGO_URL:-mongodb://127.0.0.1:$MONGO_PORT/}
 WEB_HOST=127.0.0.1 WEB_PORT=${WEB_PORT:-8000}
 # Web processes: a burst of RTMP publish hooks (an ingest restarting) is CPU-bound, and one process uses one
-# core (docs/benchmarks.md, on_publish hook latency). Nothing in the web process is per-process state that
+# core (docs/benchmarks.md, reconnect storm). Nothing in the web process is per-process state that
 # matters: the chat hub syncs over Redis, caches and rate limits live in Redis.
 WEB_WORKERS=${WEB_WORKERS:-2}
 export RTMP_HOOK_BASE_URL=${RTMP_HOOK_BASE_URL:-http://$WEB_HOST:$WEB_PORT}

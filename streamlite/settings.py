@@ -329,7 +329,7 @@ LOGGING["loggers"] = {
 # The RTMP hooks run in their own handler (streams.hooks.HookHandler) with, of the stack above, only the
 # request id, timing and access line (async, no thread hop): nginx's callbacks use no session, user, CSRF
 # token, message or language, and each sync middleware costs every request thread hops under ASGI
-# (docs/benchmarks.md, on_publish hook latency).
+# (docs/benchmarks.md, reconnect storm).
 RTMP_HOOK_MIDDLEWARE = [
     path for path in MIDDLEWARE if path == "streamlite.middleware.ObservabilityMiddleware"
 ]

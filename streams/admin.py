@@ -5,7 +5,7 @@ from django.utils.translation import ngettext
 from accounts.admin import StaffModelAdmin
 from rooms.admin import RoomAdmin
 from rooms.models import Room
-from streams.models import PublishBlock, RoomRecord, Stream, ViewerSample
+from streams.models import RoomRecord, Stream, ViewerSample
 from streams.services import stream_end
 
 
@@ -76,15 +76,6 @@ class ViewerSampleAdmin(IngestWrittenAdmin):
     list_filter = ("at",)
     search_fields = ("stream__room__title",)
     list_select_related = ("stream__room",)
-
-
-@admin.register(PublishBlock)
-class PublishBlockAdmin(IngestWrittenAdmin):
-    """Addresses past the wrong-key limit. The count in the cache decides; a mark only keeps the address's
-    publishes on the hook view's path until it expires."""
-
-    list_display = ("addr", "until")
-    search_fields = ("addr",)
 
 
 class StreamsRoomAdmin(RoomAdmin):

@@ -179,22 +179,12 @@ class HookHandler(ASGIHandler):
 
 
 def rtmp_hooks_apart(site_app):
-    """The site's HTTP application with the hook URLs served by a HookHandler, on_publish's common case
-    by a PublishApp before it (streams.publish_app)."""
-    from streams.publish_app import PublishApp
-
+    """The site's HTTP application with the hook URLs served by a HookHandler."""
     hooks_app = HookHandler()
-    publish_path = reverse("rtmp_hooks:publish")
-    publish_app = PublishApp(fallback=hooks_app)
-    prefix = publish_path.removesuffix("publish")
+    prefix = reverse("rtmp_hooks:publish").removesuffix("publish")
 
     async def application(scope, receive, send):
-        if scope["path"] == publish_path:
-            app = publish_app
-        else:
-            app = hooks_app if scope["path"].startswith(prefix) else site_app
+        app = hooks_app if scope["path"].startswith(prefix) else site_app
         await app(scope, receive, send)
-
-    application.publish_app = publish_app
 
     return application

@@ -88,17 +88,3 @@ class ViewerSample(models.Model):
 
     def __str__(self) -> str:
         return f"{self.viewers} viewers @ {self.at:%H:%M:%S}"
-
-
-class PublishBlock(models.Model):
-    """An address past the wrong-key limit, as seen by streams_publish() (streams/migrations/0005).
-
-    The count itself lives in the cache (services.publish_bad_key_record), which the hook view asks;
-    this row only sends that address's publishes from the fast path to the view while it may be blocked,
-    so the database function needs no round trip to Redis."""
-
-    addr = models.CharField(max_length=45, primary_key=True)
-    until = models.DateTimeField()
-
-    def __str__(self) -> str:
-        return f"{self.addr} until {self.until:%H:%M:%S}"

@@ -21,13 +21,14 @@ from chat.presence import (
     stream_stats_read,
     stream_stats_tracked,
 )
-from notifications.tasks import notify_live_started
 from rooms.cache import room_lists_changed
 from rooms.models import Room, StreamKey, stream_secret_digest
+from streamlite.events import send_on_commit
 from streamlite.logs import log_context_bind
 from streams import selectors
 from streams.ingest import IngestPublisher
-from streams.models import PublishBlock, PublishRefusal, RoomRecord, Stream
+from streams.models import PublishRefusal, RoomRecord, Stream
+from streams.signals import recording_done, stream_started
 
 logger = logging.getLogger(__name__)
 
@@ -47,18 +48,20 @@ def room_state_broadcast(*, room_id: int, status: str) -> None:
     room_events_publish(room_id=room_id, events=[room_state_event(status=status)])
 
 
-def room_state_changed(*, room_id: int, status: str) -> None:
-    """The follow-ups of a room going live or idle, run by the worker."""
+def _room_state_changed(*, room_id: int, status: str) -> None:
     room_state_broadcast(room_id=room_id, status=status)
     room_lists_changed()
+    if status == Room.Status.LIVE:
+        cache.delete(selectors.publish_refusal_cache_key(room_id))
 
 
 def _on_room_state_change(*, room_id: int, status: str) -> None:
-    # The hook answers nginx as soon as the rows are committed; the follow-ups go to the worker, and
-    # robust: a broker hiccup after commit must not turn the hook into a 500.
-    from streams.tasks import room_state_changed_task
+    """Once the new state is committed, tell open room pages and outdate the cached lists.
 
-    transaction.on_commit(partial(room_state_changed_task.delay, room_id=room_id, status=status), robust=True)
+    In the hook's own request rather than a Celery task: a few Redis writes cost the web process less
+    than an enqueue, and the rooms read live without waiting behind the worker's queue (docs/benchmarks.md,
+    reconnect storm). Robust: a Redis hiccup after commit must not turn the hook into a 500."""
+    transaction.on_commit(partial(_room_state_changed, room_id=room_id, status=status), robust=True)
 
 
 def _stale_before() -> datetime:
@@ -79,28 +82,16 @@ def publish_bad_key_record(*, addr: str) -> None:
         count = cache.incr(key)
     except ValueError:  # the window ran out between add and incr
         cache.set(key, count := 1, timeout=selectors.BAD_KEY_WINDOW_S)
-    logger.warning("publish with a wrong stream key from %s", addr)
-    if count >= selectors.BAD_KEY_LIMIT:
-        _publish_block_mark(addr=addr)
-
-
-def _publish_block_mark(*, addr: str) -> None:
-    """Send the address's publishes from the fast path to the view (which asks the cache) for as long as
-    the count may last; expired marks of other addresses go at the same time."""
-    now = timezone.now()
-    PublishBlock.objects.filter(until__lt=now).delete()
-    until = now + timedelta(seconds=selectors.BAD_KEY_WINDOW_S)
-    PublishBlock.objects.update_or_create(
-        addr=addr[: PublishBlock._meta.get_field("addr").max_length], defaults={"until": until}
-    )
+    logger.warning("publish with a wrong stream key from %s (%d in the window)", addr, count)
 
 
 def stream_publish(*, secret: str, client_id: str, addr: str) -> Stream:
-    """The ingest's on_publish: check the address and the key, then open (or re-find) the room's stream.
+    """The ingest's on_publish, every go-live rule in one place: the address's wrong-key block, the key,
+    then (in _stream_start) the re-find of the same encoder, a live stream in the way, approval and the
+    live quota.
 
-    One transaction of few statements: fifty encoders may publish in the same instant (an ingest
-    restarting), and nginx waits for each answer (docs/benchmarks.md, on_publish hook latency). Its
-    common case takes the faster path of streams.publish_app, which leaves everything else here."""
+    One transaction of few statements: after an ingest restart every encoder publishes at once, and
+    nginx holds each one until its answer (docs/benchmarks.md, reconnect storm)."""
     if selectors.publish_address_blocked(addr=addr):
         raise PublishRefused()
     with transaction.atomic():
@@ -108,7 +99,6 @@ def stream_publish(*, secret: str, client_id: str, addr: str) -> Stream:
         key = selectors.stream_key_by_secret(secret=secret, lock_owner=True)
         if key is not None:
             return _stream_start(room=key.room, client_id=client_id, addr=addr)
-    # Counted outside the transaction: the refusal must not take the count's database mark back with it.
     publish_bad_key_record(addr=addr)
     raise PublishRefused()
 
@@ -152,26 +142,9 @@ def _stream_start(*, room: Room, client_id: str, addr: str) -> Stream:
     activity_record(
         action=ActivityLog.Action.GO_LIVE, user=owner, room_id=room.pk, stream_id=stream.pk, addr=addr
     )
-    # One enqueue for every follow-up (robust: a broker hiccup after commit must not turn the hook into a
-    # 500); the worker broadcasts, refreshes the lists and starts the followers' notifications.
-    from streams.tasks import stream_live_followups_task
-
-    transaction.on_commit(partial(stream_live_followups_task.delay, stream_id=stream.pk), robust=True)
+    _on_room_state_change(room_id=room.pk, status=Room.Status.LIVE)
+    send_on_commit(stream_started, sender=Stream, stream_id=stream.pk, room_id=room.pk)
     return stream
-
-
-def stream_live_followups(*, stream_id: int) -> None:
-    """What a room going live causes outside the database, run by the worker once the stream is committed.
-
-    A stream already ended sends nothing: its end told the room idle and refreshed the lists. Safe to
-    run twice: the broadcast is a state, the refusal is gone already, and the notifications are kept
-    once per recipient and stream."""
-    stream = Stream.objects.filter(pk=stream_id, status=Stream.Status.LIVE).only("room_id").first()
-    if stream is None:
-        return
-    cache.delete(selectors.publish_refusal_cache_key(stream.room_id))
-    room_state_changed(room_id=stream.room_id, status=Room.Status.LIVE)
-    notify_live_started.delay(stream_id=stream_id)
 
 
 @transaction.atomic
@@ -208,22 +181,13 @@ def stream_heartbeat(*, stream: Stream) -> None:
     Stream.objects.filter(pk=stream.pk, status=Stream.Status.LIVE).update(last_heartbeat_at=timezone.now())
 
 
-def _vod_enqueue(stream_id: int) -> None:
-    # The VOD issue brings vod.tasks.vod_process; until then the recording path is only stored.
-    try:
-        from vod.tasks import vod_process
-    except ImportError:
-        return
-    vod_process.delay(stream_id=stream_id)
-
-
 @transaction.atomic
 def stream_recorded(*, stream: Stream, path: str) -> None:
-    """Keep the recording the ingest finished for the stream and hand it to the VOD job, once."""
+    """Keep the recording the ingest finished for the stream and announce it, once."""
     updated = Stream.objects.filter(pk=stream.pk, recording_path="").update(recording_path=path)
     if updated:
         stream.recording_path = path
-        transaction.on_commit(partial(_vod_enqueue, stream.pk))
+        send_on_commit(recording_done, sender=Stream, stream_id=stream.pk)
 
 
 def recording_path_allowed(*, path: str) -> bool:

@@ -11,17 +11,6 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task
-def room_state_changed_task(*, room_id: int, status: str) -> None:
-    services.room_state_changed(room_id=room_id, status=status)
-
-
-# No result to keep: skipping the result backend also shortens the enqueue in the publish hook.
-@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def stream_live_followups_task(*, stream_id: int) -> None:
-    services.stream_live_followups(stream_id=stream_id)
-
-
-@shared_task
 def room_records_stats_save() -> int:
     return services.room_records_stats_save()
 
@@ -54,10 +43,3 @@ def ingest_drop_publisher(self, *, stream_key_id: int) -> int:
         # Try again shortly rather than leave that encoder streaming under a revoked key.
         raise self.retry(countdown=1)
     return dropped
-
-
-@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def stream_live_followups_batch_task(*, stream_ids: list[int]) -> None:
-    """The follow-ups of the streams one web process opened in a burst (streams.publish_app)."""
-    for stream_id in stream_ids:
-        services.stream_live_followups(stream_id=stream_id)

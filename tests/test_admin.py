@@ -20,9 +20,7 @@ from chat.models import ChatBan
 from chat.services import chat_ban_create
 from notifications.models import Notification
 from rooms.models import Category, Follow, Room, StreamKey
-from streams.models import PublishBlock, RoomRecord, Stream, ViewerSample
-from streams.selectors import BAD_KEY_LIMIT
-from streams.services import publish_bad_key_record
+from streams.models import RoomRecord, Stream, ViewerSample
 from tests.factories import (
     CategoryFactory,
     FollowFactory,
@@ -49,12 +47,6 @@ def _blacklisted_token() -> BlacklistedToken:
 
 # One way to build a row of every model the admin shows; a newly registered model without one fails
 # test_every_registered_model_has_a_builder, so nothing registered goes untested.
-def _publish_block() -> PublishBlock:
-    for _ in range(BAD_KEY_LIMIT):
-        publish_bad_key_record(addr="203.0.113.50")
-    return PublishBlock.objects.get(addr="203.0.113.50")
-
-
 BUILDERS: dict[type[Model], Callable[[], Model]] = {
     Group: lambda: Group.objects.create(name=f"group {Group.objects.count()}"),
     OutstandingToken: _outstanding_token,
@@ -69,7 +61,6 @@ BUILDERS: dict[type[Model], Callable[[], Model]] = {
     Follow: FollowFactory,
     Stream: StreamFactory,
     RoomRecord: lambda: LiveRoomFactory().records.get(),
-    PublishBlock: _publish_block,
     ViewerSample: lambda: ViewerSample.objects.create(stream=StreamFactory(), at=timezone.now(), viewers=3),
     ChatBan: lambda: chat_ban_create(user=UserFactory(), room=RoomFactory(), by=None, reason="spam"),
     Vod: VodFactory,

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from notifications.models import Notification
@@ -123,3 +124,28 @@ def test_alerts_are_stored_even_when_pushes_fail(room, followers, settings):
     finally:
         redis_sync.cache_clear()
     assert live_alerts(stream=stream).count() == len(followers)
+
+
+class Rollback(Exception):
+    pass
+
+
+def test_followers_are_alerted_only_once_the_go_live_commits(
+    client, room, followers, celery_eager, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert hook(client, "publish", room).status_code == 302
+    assert not live_alerts().exists()
+    for callback in callbacks:  # the commit
+        callback()
+    assert sorted(live_alerts().values_list("recipient_id", flat=True)) == sorted(f.pk for f in followers)
+
+
+def test_a_rolled_back_go_live_alerts_nobody(
+    client, room, followers, celery_eager, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(Rollback), transaction.atomic():
+        assert hook(client, "publish", room).status_code == 302
+        raise Rollback
+    assert not Stream.objects.exists()
+    assert not live_alerts().exists()

@@ -138,27 +138,3 @@ def test_log_format_plain_writes_readable_lines():
         [sys.executable, "-c", PLAIN_LOG], env=env, capture_output=True, text=True, check=True, timeout=60
     )
     assert re.fullmatch(r"\d{4}-\d\d-\d\d [\d:,]+ WARNING tests.ops readable line\n", result.stderr)
-
-
-@pytest.mark.django_db(transaction=True)
-def test_the_fast_publish_path_logs_its_access_line_with_the_stream_but_no_secret(settings, log_lines):
-    from tests.streams.conftest import HOOK_SECRET as FAST_SECRET
-    from tests.streams.test_publish_app import form, plain_publish_ready, request, serve
-
-    app, room = plain_publish_ready(settings)
-
-    [answer] = serve(app, request(form(room)))
-
-    assert (answer["status"], app.fallback.calls) == (302, 0)
-    lines = log_lines()
-    line = access_line(lines, reverse("rtmp_hooks:publish"))
-    stream = room.streams.get()
-    assert (line["stream_id"], line["room_id"], line["route"], line["status"]) == (
-        stream.pk,
-        room.pk,
-        "rtmp_hooks:publish",
-        302,
-    )
-    assert line["request_id"] == answer["headers"]["x-request-id"]
-    written = json.dumps(lines)
-    assert FAST_SECRET not in written and stream_key_active(room=room).secret not in written

@@ -134,20 +134,3 @@ def test_processes_sharing_a_multiprocess_folder_are_added_up(client, settings, 
     )
     # The values read from the shared stores are there too, once.
     assert ("streamlite_live_streams",) in values
-
-
-@pytest.mark.django_db(transaction=True)
-def test_the_fast_publish_path_counts_in_the_hook_latency(client, settings):
-    from tests.streams.test_publish_app import form, plain_publish_ready, request, serve
-
-    app, room = plain_publish_ready(settings)
-    before = scrape(client)
-
-    [answer] = serve(app, request(form(room)))
-
-    assert (answer["status"], app.fallback.calls) == (302, 0)
-    after = scrape(client)
-    route = (("method", "POST"), ("route", "rtmp_hooks:publish"))
-    count = ("streamlite_http_request_duration_seconds_count", *route)
-    assert after[count] - before.get(count, 0) == 1
-    assert after[("streamlite_live_streams",)] == 1

@@ -14,7 +14,7 @@ from rooms.services import stream_key_reset
 from streamlite.redis import keys, redis_sync
 from streams import hooks, selectors, services
 from streams.models import PublishRefusal, RoomRecord, Stream
-from tests.factories import LiveRoomFactory, RoomFactory, UserFactory
+from tests.factories import LiveRoomFactory, RoomFactory, StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -241,6 +241,17 @@ def test_approved_streamer_goes_live_where_approval_is_on(client, room):
     SiteSettings.objects.filter(pk=site_settings_get().pk).update(streamers_need_approval=True)
     StreamerApplication.objects.create(user=room.owner, status=StreamerApplication.Status.APPROVED)
     assert publish(client, room).status_code == 302
+
+
+def test_staff_go_live_without_applying_where_approval_is_on(client):
+    SiteSettings.objects.filter(pk=site_settings_get().pk).update(streamers_need_approval=True)
+    assert publish(client, RoomFactory(owner=StaffFactory())).status_code == 302
+
+
+def test_the_first_publish_of_a_new_site_makes_its_settings_row(client, room):
+    assert not SiteSettings.objects.exists()
+    assert publish(client, room).status_code == 302
+    assert SiteSettings.objects.exists()
 
 
 def test_going_live_clears_the_last_refusal(client, room, django_capture_on_commit_callbacks, celery_eager):

@@ -1,4 +1,4 @@
-"""The on_publish hook's fast path: its own ASGI handler, the cached site settings, one follow-up task,
+"""The on_publish hook's path: its own ASGI handler, the cached site settings, its effects after commit,
 and the owner's row lock that keeps the live quota under simultaneous publishes."""
 
 import json
@@ -14,9 +14,9 @@ from django.urls import reverse
 from accounts.models import SiteSettings
 from accounts.services import site_settings_cached, site_settings_get
 from notifications.models import Notification
+from notifications.tasks import notify_live_started
 from rooms.selectors import stream_key_active
 from streamlite.redis import keys, redis_sync
-from streams import services
 from streams.models import PublishRefusal, Stream
 from streams.selectors import publish_refusal_reason
 from tests.factories import FollowFactory, RoomFactory, UserFactory
@@ -89,28 +89,16 @@ def test_going_live_broadcasts_once_and_notifies_each_follower_once(
     def go_live():
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
             assert publish(client, room).status_code == 302
-        assert len(callbacks) == 2  # chat told of the live stream, and one enqueue per publish
+        assert len(callbacks) == 3  # chat told of the live stream, the room's new state, stream_started
 
     events = room_state_frames(room, go_live)
     assert [e["status"] for e in events] == ["live"]
     stream = Stream.objects.get(room=room)
     alerts = Notification.objects.filter(kind=Notification.Kind.LIVE_STARTED, stream=stream)
     assert sorted(alerts.values_list("recipient_id", flat=True)) == sorted(f.pk for f in followers)
-    # The worker running the follow-ups again (a redelivery) adds no second notification.
-    services.stream_live_followups(stream_id=stream.pk)
+    # The worker running the notification task again (a redelivery) adds no second notification.
+    notify_live_started.delay(stream_id=stream.pk)
     assert alerts.count() == len(followers)
-
-
-@pytest.mark.django_db
-def test_followups_of_a_stream_already_ended_announce_nothing(client, celery_eager):
-    room = RoomFactory()
-    FollowFactory(followed=room.owner)
-    assert publish(client, room).status_code == 302  # on_commit never runs here: no follow-ups yet
-    stream = Stream.objects.get(room=room)
-    services.stream_end(stream=stream, reason="publish_done")
-    events = room_state_frames(room, lambda: services.stream_live_followups(stream_id=stream.pk))
-    assert events == []
-    assert not Notification.objects.filter(stream=stream).exists()
 
 
 async def asgi_post(path: str, body: bytes) -> tuple[int, dict[bytes, bytes]]:
@@ -139,7 +127,6 @@ async def asgi_post(path: str, body: bytes) -> tuple[int, dict[bytes, bytes]]:
     start = await communicator.receive_output(timeout=10)
     await communicator.receive_output(timeout=10)
     await communicator.wait(timeout=10)
-    await application.application_mapping["http"].publish_app.aclose()  # its pool lives in this loop
     return start["status"], {name.lower(): value for name, value in start["headers"]}
 
 
