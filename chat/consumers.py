@@ -30,7 +30,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
     # would only cost a Redis round trip per connection, so this consumer has none. An alias that is not
     # configured makes channels skip it.
     channel_layer_alias = "chat-hub-only"
-    # Tests pass their own hub to run two "processes" in one event loop.
+    # The process's hub unless as_asgi(hub=...) names another (two hubs in one loop act as two nodes).
     hub: Hub | None = None
 
     async def connect(self) -> None:
