@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.management.utils import get_random_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -12,7 +13,10 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-secret-key" if DEBUG else environ.Env.NOTSET)
+# No key written in the source signs anything: `make run` generates both secrets into var/secrets.env
+# (scripts/make_secrets.py). Without DEBUG a missing one stops the start; with DEBUG and none given, each
+# process draws its own, so sessions and tokens last as long as that process.
+SECRET_KEY = env.str("SECRET_KEY", default=get_random_secret_key() if DEBUG else environ.Env.NOTSET)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -73,8 +77,18 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+# The PostgreSQL that `make run` starts under var/services (scripts/services.sh, PG_PORT 5433 there).
+DATABASES = {"default": env.db("DATABASE_URL", default="postgres://streamlite@127.0.0.1:5433/postgres")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Only when asked for: several processes write at once (web workers, Celery). IMMEDIATE takes the write
+    # lock at BEGIN, where the busy timeout applies, instead of failing a read-then-write transaction with
+    # "database is locked"; WAL lets readers go on while one writes.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        transaction_mode="IMMEDIATE",
+        timeout=env.int("SQLITE_BUSY_TIMEOUT_S", default=20),
+        init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+    )
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A pool rather than CONN_MAX_AGE: under ASGI each request runs in its own thread, so per-thread
     # persistent connections would pile up; the pool hands connections back at the end of a request.
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
@@ -161,7 +175,9 @@ CELERY_BEAT_SCHEDULE["streams-sample-viewers"] = {
     "schedule": 30.0,
 }
 
-RTMP_HOOK_SECRET = env.str("RTMP_HOOK_SECRET", default="dev-hook-secret" if DEBUG else environ.Env.NOTSET)
+RTMP_HOOK_SECRET = env.str(
+    "RTMP_HOOK_SECRET", default=get_random_secret_key() if DEBUG else environ.Env.NOTSET
+)
 RTMP_PUBLIC_URL = env.str("RTMP_PUBLIC_URL", default="rtmp://127.0.0.1:1935/live")
 HLS_PUBLIC_URL = env.str("HLS_PUBLIC_URL", default="http://127.0.0.1:8080/hls")
 HLS_ROOT = env.path("HLS_ROOT", default=str(VAR_DIR / "hls"))
