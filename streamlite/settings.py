@@ -154,8 +154,14 @@ STORAGES = {
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+# channels_redis waits for messages with a 5 s blocking pop, and redis-py's default socket timeout is
+# also 5 s: an idle socket's read would time out inside channels and kill its consumer. Longer than the
+# pop, still finite so a vanished Redis is noticed.
 CHANNEL_LAYERS = {
-    "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}]},
+    }
 }
 
 MONGO_URL = env.str("MONGO_URL", default="mongodb://127.0.0.1:27017/")
