@@ -219,7 +219,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 24,
     "DEFAULT_SCHEMA_CLASS": "streamlite.api.ApiAutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["streamlite.parsers.LimitedJSONParser"],
     "EXCEPTION_HANDLER": "streamlite.api.api_exception_handler",
     # Counted in the default cache (Redis), so every web process shares the same budget.
     "DEFAULT_THROTTLE_CLASSES": [
@@ -235,6 +235,10 @@ REST_FRAMEWORK = {
     # Without a trusted proxy count DRF believes any X-Forwarded-For header and anyone escapes the limits.
     "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
 }
+# Client JSON (API bodies, websocket frames; streamlite.json_input): deeper nesting or a bigger API body is
+# a 400 / an `invalid` event. No request of the site nests more than a few levels.
+JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=32)
+API_JSON_MAX_BYTES = env.int("API_JSON_MAX_BYTES", default=1024 * 1024)
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=15),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=7),
