@@ -4,6 +4,7 @@ the saved site language; a deactivated account loses its open websockets."""
 from functools import partial
 
 from asgiref.sync import async_to_sync
+from axes.signals import user_locked_out
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -41,6 +42,17 @@ def record_login_failed(sender, credentials, request=None, **kwargs):
     activity_record(
         action=ActivityLog.Action.LOGIN_FAILED,
         user=User.objects.filter(username=attempted).first() if attempted else None,
+        request=request,
+        username=attempted,
+    )
+
+
+@receiver(user_locked_out, dispatch_uid="accounts.activity.lockout")
+def record_lockout(sender, request, username, ip_address, **kwargs):
+    attempted = str(username or "")[:ATTEMPTED_USERNAME_MAX]
+    activity_record(
+        action=ActivityLog.Action.LOCKOUT,
+        user=get_user_model().objects.filter(username=attempted).first() if attempted else None,
         request=request,
         username=attempted,
     )
