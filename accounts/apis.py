@@ -3,6 +3,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import Throttled
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,6 +13,8 @@ from rest_framework_simplejwt.serializers import TokenBlacklistSerializer
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts import services
+from accounts.activity import activity_record, client_ip
+from accounts.models import ActivityLog
 from accounts.serializers import (
     MeOutputSerializer,
     MeUpdateInputSerializer,
@@ -42,6 +45,9 @@ class RegisterApi(AuthEndpointMixin, APIView):
     def post(self, request):
         data = RegisterInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        if not services.signup_allowed(ip_address=client_ip(request)):
+            activity_record(action=ActivityLog.Action.SIGNUP_LIMITED, request=request)
+            raise Throttled(detail=_("Too many sign-ups from your address. Please try again later."))
         user = services.user_register(**data.validated_data)
         return Response(MeOutputSerializer(user).data, status=status.HTTP_201_CREATED)
 

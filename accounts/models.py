@@ -108,6 +108,8 @@ class ActivityLog(models.Model):
     class Action(models.TextChoices):
         LOGIN = "login", _("Login")
         LOGIN_FAILED = "login_failed", _("Failed login")
+        LOCKOUT = "lockout", _("Locked out")
+        SIGNUP_LIMITED = "signup_limited", _("Sign-up refused: too many")
         LOGOUT = "logout", _("Logout")
         SIGNUP = "signup", _("Sign-up")
         STREAM_KEY_RESET = "stream_key_reset", _("Stream key reset")

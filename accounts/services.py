@@ -79,6 +79,19 @@ def streamer_application_decide(
     return locked
 
 
+def signup_allowed(*, ip_address: str | None) -> bool:
+    """Count one sign-up attempt of this address; False once it is over SIGNUP_RATE_PER_HOUR this hour."""
+    key = f"accounts:signups:{ip_address or 'unknown'}"
+    # add() starts the hour's window once; incr() counts atomically in Redis across processes.
+    cache.add(key, 0, timeout=60 * 60)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # the window expired between the two calls
+        cache.set(key, 1, timeout=60 * 60)
+        count = 1
+    return count <= settings.SIGNUP_RATE_PER_HOUR
+
+
 @transaction.atomic
 def user_register(*, username: str, email: str, password: str, display_name: str = "") -> User:
     """Open an account; a username or e-mail taken in any letter case is refused as a field error."""

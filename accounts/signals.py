@@ -1,6 +1,7 @@
 """Account signals: log-ins, failed log-ins and log-outs land in the activity log; a log-in brings
 the saved site language; a deactivated account is announced (``user_deactivated``)."""
 
+from axes.signals import user_locked_out
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
@@ -40,6 +41,17 @@ def record_login_failed(sender, credentials, request=None, **kwargs):
     activity_record(
         action=ActivityLog.Action.LOGIN_FAILED,
         user=User.objects.filter(username=attempted).first() if attempted else None,
+        request=request,
+        username=attempted,
+    )
+
+
+@receiver(user_locked_out, dispatch_uid="accounts.activity.lockout")
+def record_lockout(sender, request, username, ip_address, **kwargs):
+    attempted = str(username or "")[:ATTEMPTED_USERNAME_MAX]
+    activity_record(
+        action=ActivityLog.Action.LOCKOUT,
+        user=get_user_model().objects.filter(username=attempted).first() if attempted else None,
         request=request,
         username=attempted,
     )

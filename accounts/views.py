@@ -3,6 +3,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError, transaction
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -12,10 +13,20 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
 from accounts import services
-from accounts.activity import activity_record
+from accounts.activity import activity_record, client_ip
 from accounts.forms import ProfileForm, SignupForm
 from accounts.middleware import language_cookie_set
 from accounts.models import ActivityLog
+
+
+def lockout_response(request, original_response=None, credentials=None) -> HttpResponse:
+    """django-axes' answer to a locked-out log-in: the API's error shape under /api/, else a page."""
+    message = _("Too many failed log-ins. Please try again in %(minutes)d minutes.") % {
+        "minutes": settings.AXES_COOLOFF_TIME.total_seconds() // 60
+    }
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": {"code": "locked_out", "message": message, "fields": {}}}, status=429)
+    return render(request, "registration/locked_out.html", {"message": message}, status=429)
 
 
 @sensitive_post_parameters("password1", "password2")
@@ -23,6 +34,10 @@ def signup(request):
     if request.user.is_authenticated:
         return redirect("home")
     form = SignupForm(request.POST or None)
+    if request.method == "POST" and not services.signup_allowed(ip_address=client_ip(request)):
+        activity_record(action=ActivityLog.Action.SIGNUP_LIMITED, request=request)
+        form.add_error(None, _("Too many sign-ups from your address. Please try again later."))
+        return render(request, "accounts/signup.html", {"form": form}, status=429)
     if request.method == "POST" and form.is_valid():
         try:
             with transaction.atomic():

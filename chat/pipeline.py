@@ -21,6 +21,7 @@ from chat.ratelimit import RATE_LIMIT_LUA, rate_limit_args
 from chat.selectors import RoomChatRules, chat_ban_active, room_chat_rules
 from chat.wordfilter import text_blocked
 from streamlite import metrics
+from streamlite.json_input import JsonRefused, json_loads_limited
 from streamlite.redis import keys
 
 MODES = ("scroll", "top", "bottom")
@@ -258,8 +259,9 @@ async def frame_handle(*, hub: Hub, sender: Sender, text: str | None) -> list[di
             chat_events.error_event(code=ErrorCode.INVALID, message=_("Frames are text of at most 2 KB."))
         ]
     try:
-        payload = json.loads(text)
-    except ValueError:
+        payload = json_loads_limited(text)
+    except JsonRefused:
+        # Before admission: a refused frame takes no sequence number.
         return [chat_events.error_event(code=ErrorCode.INVALID, message=_("Frames are JSON."))]
     if not isinstance(payload, dict):
         return [chat_events.error_event(code=ErrorCode.INVALID)]

@@ -6,11 +6,23 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
 
-# The embedded defaults of a local install, unless the environment says otherwise.
-export DEBUG=${DEBUG:-1}
-export REDIS_PORT=${REDIS_PORT:-6379} MONGO_PORT=${MONGO_PORT:-27017}
+# This is production for a self-hoster: DEBUG stays off unless asked for (DEBUG=1 make run).
+export DEBUG=${DEBUG:-0}
+export REDIS_PORT=${REDIS_PORT:-6379} MONGO_PORT=${MONGO_PORT:-27017} PG_PORT=${PG_PORT:-5433}
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}
 export MONGO_URL=${MONGO_URL:-mongodb://127.0.0.1:$MONGO_PORT/}
+# The local PostgreSQL under var/services unless DATABASE_URL names another database (SQLite included).
+with_pg=""
+if [ -z "${DATABASE_URL:-}" ]; then
+  with_pg=--postgres
+  export PG_DURABLE=1
+  export DATABASE_URL=postgres://streamlite@127.0.0.1:$PG_PORT/postgres
+fi
+# Secrets drawn on the first start and reused (scripts/make_secrets.py); the environment's own win.
+.venv/bin/python scripts/make_secrets.py var/secrets.env
+while IFS='=' read -r name value; do
+  [ -n "$name" ] && [ -z "${!name:-}" ] && export "$name=$value"
+done <var/secrets.env
 WEB_HOST=127.0.0.1 WEB_PORT=${WEB_PORT:-8000}
 # Web processes: a burst of RTMP publish hooks (an ingest restarting) is CPU-bound, and one process uses one
 # core (docs/benchmarks.md, reconnect storm). Nothing in the web process is per-process state that
@@ -66,8 +78,10 @@ wait_port() {
   return 1
 }
 
-scripts/services.sh start var/services >/dev/null
+scripts/services.sh start var/services $with_pg >/dev/null
 $PY manage.py compilemessages -v0 --ignore=.venv --ignore=node_modules
+# WhiteNoise serves the collected, hashed files when DEBUG is off (the manifest storage).
+$PY manage.py collectstatic --noinput -v0
 $PY manage.py migrate --noinput
 $PY manage.py seed_demo
 $PY manage.py ensure_admin

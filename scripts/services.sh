@@ -36,9 +36,13 @@ start() {
       [ "$(id -u)" = 0 ] && chown postgres "$dir/pg" && chmod 755 "$dir"
       as_pg "$PG_BIN/initdb" -D "$dir/pg" -U streamlite --auth=trust -E UTF8 >/dev/null
     fi
-    as_pg "$PG_BIN/pg_ctl" -D "$dir/pg" -l "$dir/pg/log" -w \
-      -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k /tmp -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
-      start >/dev/null
+    # make run keeps its data (fsync on); make test's throwaway cluster trades durability for speed.
+    pg_options="-c listen_addresses=127.0.0.1 -p $PG_PORT -k /tmp"
+    [ "${PG_DURABLE:-0}" = 1 ] || pg_options="$pg_options -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    # A server left running on this folder (make run killed hard) is used as it is.
+    if ! as_pg "$PG_BIN/pg_ctl" -D "$dir/pg" status >/dev/null 2>&1; then
+      as_pg "$PG_BIN/pg_ctl" -D "$dir/pg" -l "$dir/pg/log" -w -o "$pg_options" start >/dev/null
+    fi
   fi
   # A service already answering on its port is used as it is (and left running by stop): a second
   # start could not bind the port anyway.

@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.management.utils import get_random_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -12,7 +13,10 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-secret-key" if DEBUG else environ.Env.NOTSET)
+# No key written in the source signs anything: `make run` generates both secrets into var/secrets.env
+# (scripts/make_secrets.py). Without DEBUG a missing one stops the start; with DEBUG and none given, each
+# process draws its own, so sessions and tokens last as long as that process.
+SECRET_KEY = env.str("SECRET_KEY", default=get_random_secret_key() if DEBUG else environ.Env.NOTSET)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -31,6 +35,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "axes",
     "accounts",
     "rooms",
     "streams",
@@ -51,6 +56,8 @@ MIDDLEWARE = [
     "accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out log-in into the lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "streamlite.urls"
@@ -74,8 +81,18 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+# The PostgreSQL that `make run` starts under var/services (scripts/services.sh, PG_PORT 5433 there).
+DATABASES = {"default": env.db("DATABASE_URL", default="postgres://streamlite@127.0.0.1:5433/postgres")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Only when asked for: several processes write at once (web workers, Celery). IMMEDIATE takes the write
+    # lock at BEGIN, where the busy timeout applies, instead of failing a read-then-write transaction with
+    # "database is locked"; WAL lets readers go on while one writes.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        transaction_mode="IMMEDIATE",
+        timeout=env.int("SQLITE_BUSY_TIMEOUT_S", default=20),
+        init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+    )
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A pool rather than CONN_MAX_AGE: under ASGI each request runs in its own thread, so per-thread
     # persistent connections would pile up; the pool hands connections back at the end of a request.
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
@@ -91,6 +108,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes first: every log-in through authenticate() (pages, admin, the token API) counts failures and
+# is refused while locked, by user name and, separately, by address (a guessed password list against one
+# account from many addresses, or many accounts from one address). The lockout is in the activity log.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+# The address the request came from, after the trusted-proxy rewrite (streamlite.proxy), never a header.
+AXES_CLIENT_IP_CALLABLE = "accounts.activity.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.views.lockout_response"
+AXES_VERBOSE = False
+# Sign-ups (page and API) per address per hour, counted in the cache (Redis) shared by every process.
+SIGNUP_RATE_PER_HOUR = env.int("SIGNUP_RATE_PER_HOUR", default=10)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
@@ -141,8 +175,14 @@ STORAGES = {
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+# channels_redis waits for messages with a 5 s blocking pop, and redis-py's default socket timeout is
+# also 5 s: an idle socket's read would time out inside channels and kill its consumer. Longer than the
+# pop, still finite so a vanished Redis is noticed.
 CHANNEL_LAYERS = {
-    "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}]},
+    }
 }
 
 MONGO_URL = env.str("MONGO_URL", default="mongodb://127.0.0.1:27017/")
@@ -162,7 +202,9 @@ CELERY_BEAT_SCHEDULE["streams-sample-viewers"] = {
     "schedule": 30.0,
 }
 
-RTMP_HOOK_SECRET = env.str("RTMP_HOOK_SECRET", default="dev-hook-secret" if DEBUG else environ.Env.NOTSET)
+RTMP_HOOK_SECRET = env.str(
+    "RTMP_HOOK_SECRET", default=get_random_secret_key() if DEBUG else environ.Env.NOTSET
+)
 RTMP_PUBLIC_URL = env.str("RTMP_PUBLIC_URL", default="rtmp://127.0.0.1:1935/live")
 HLS_PUBLIC_URL = env.str("HLS_PUBLIC_URL", default="http://127.0.0.1:8080/hls")
 HLS_ROOT = env.path("HLS_ROOT", default=str(VAR_DIR / "hls"))
@@ -198,7 +240,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 24,
     "DEFAULT_SCHEMA_CLASS": "streamlite.api.ApiAutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["streamlite.parsers.LimitedJSONParser"],
     "EXCEPTION_HANDLER": "streamlite.api.api_exception_handler",
     # Counted in the default cache (Redis), so every web process shares the same budget.
     "DEFAULT_THROTTLE_CLASSES": [
@@ -214,6 +256,10 @@ REST_FRAMEWORK = {
     # Without a trusted proxy count DRF believes any X-Forwarded-For header and anyone escapes the limits.
     "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
 }
+# Client JSON (API bodies, websocket frames; streamlite.json_input): deeper nesting or a bigger API body is
+# a 400 / an `invalid` event. No request of the site nests more than a few levels.
+JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=32)
+API_JSON_MAX_BYTES = env.int("API_JSON_MAX_BYTES", default=1024 * 1024)
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=15),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=7),

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.decorators.cache import cache_page
 from django.views.decorators.http import last_modified
 from django.views.i18n import JavaScriptCatalog
@@ -11,7 +11,9 @@ from django.views.i18n import JavaScriptCatalog
 from accounts.views import language_set
 from notifications.views import following
 from streamlite.health import healthz
+from streamlite.media import media_serve
 from streamlite.metrics_view import metrics_view
+from vod.views import vod_media
 
 # The JavaScript catalogue changes only when compilemessages runs: its newest .mo file dates it, so the
 # cache (keyed per language by cache_page itself) starts afresh after a deploy and browsers revalidate.
@@ -43,7 +45,9 @@ urlpatterns = [
     path("", include("rooms.urls")),
 ]
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+if not settings.AWS_STORAGE_BUCKET_NAME:
+    media_prefix = settings.MEDIA_URL.strip("/")
+    urlpatterns += [
+        path(f"{media_prefix}/vods/<int:pk>/<path:path>", vod_media, name="vod_media"),
+        re_path(rf"^{media_prefix}/(?P<path>.+)$", media_serve, name="media"),
+    ]

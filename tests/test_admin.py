@@ -2,6 +2,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth.models import Group
@@ -67,6 +68,12 @@ BUILDERS: dict[type[Model], Callable[[], Model]] = {
     Notification: lambda: Notification.objects.create(
         recipient=UserFactory(), kind=Notification.Kind.SYSTEM, message="Welcome"
     ),
+    # django-axes' records of log-ins and lockouts.
+    AccessAttempt: lambda: AccessAttempt.objects.create(
+        username="someone", ip_address="203.0.113.5", failures_since_start=3, get_data="", post_data=""
+    ),
+    AccessFailureLog: lambda: AccessFailureLog.objects.create(username="someone", ip_address="203.0.113.5"),
+    AccessLog: lambda: AccessLog.objects.create(username="someone", ip_address="203.0.113.5"),
 }
 REGISTERED = sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label)
 

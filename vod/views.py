@@ -5,6 +5,7 @@ from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET
 
+from streamlite.media import media_serve
 from vod import selectors
 from vod.services import STORAGE_ERRORS
 
@@ -46,3 +47,13 @@ def vod_playlist(request: HttpRequest, pk: int) -> HttpResponse:
     response = HttpResponse(text, content_type="application/vnd.apple.mpegurl")
     patch_cache_control(response, private=True, max_age=PLAYLIST_MAX_AGE_S)
     return response
+
+
+@require_GET
+def vod_media(request: HttpRequest, pk: int, path: str) -> HttpResponse:
+    """A locally stored file of a VOD (segment, thumbnail): only while the VOD may be played by this viewer,
+    so hiding a VOD also stops segment URLs handed out before."""
+    vod = selectors.vod_visible(pk=pk, user=request.user)
+    if vod is None or not selectors.vod_playable(vod=vod, user=request.user):
+        raise Http404
+    return media_serve(request, f"vods/{pk}/{path}")

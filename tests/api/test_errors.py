@@ -43,3 +43,27 @@ def test_an_unknown_api_path_answers_in_the_error_shape(api):
 def test_nul_characters_in_filters_are_refused(api):
     assert_error(api.get("/api/rooms/", {"q": "a\x00b"}), 400, fields=("q",))
     assert_error(api.get("/api/rooms/", {"category": "a\x00b"}), 400, fields=("category",))
+
+
+@pytest.mark.parametrize("body", ["[" * 5000, '{"a":' * 5000, "[" * 40 + "]" * 40])
+def test_deeply_nested_json_is_a_parse_error_even_anonymously(api, body):
+    response = api.post("/api/auth/token/", data=body, content_type="application/json")
+
+    assert_error(response, 400, "parse_error")
+
+
+def test_a_body_over_the_size_limit_is_a_parse_error(api, settings):
+    settings.API_JSON_MAX_BYTES = 1000
+    body = '{"username": "' + "x" * 1000 + '", "password": "y"}'
+
+    response = api.post("/api/auth/token/", data=body, content_type="application/json")
+
+    assert_error(response, 400, "parse_error")
+
+
+def test_a_lone_surrogate_is_refused_before_reaching_the_database(api):
+    body = '{"username": "ab\\ud800cd", "email": "a@example.com", "password": "a long good password 1"}'
+
+    response = api.post("/api/auth/register/", data=body, content_type="application/json")
+
+    assert_error(response, 400, "parse_error")

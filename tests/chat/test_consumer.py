@@ -409,3 +409,29 @@ async def test_live_stream_stats_reach_the_room_record(ws_open, live_room, alice
     await sync_to_async(room_records_stats_save)()
     record = await sync_to_async(RoomRecord.objects.get)(room=live_room)
     assert (record.total_comments, record.peak_viewers, record.unique_viewers) == (3, 2, 2)
+
+
+@pytest.mark.parametrize("frame", ["[" * 2000, '{"type": "chat", "text": ' + "[" * 100 + "]" * 100 + "}"])
+async def test_deeply_nested_frame_is_invalid_and_the_socket_stays(ws_open, room, alice, frame):
+    sender = await ws_open(room.pk, user=alice)
+
+    await sender.send_to(text_data=frame)
+    error = await first(sender, "error")
+    await sender.send_json_to({"type": "chat", "text": "still here", "client_id": "c1"})
+
+    assert error["code"] == "invalid"
+    assert (await first(sender, "ack"))["client_id"] == "c1"
+
+
+async def test_lone_surrogate_is_invalid_without_burning_a_seq(ws_open, room, alice):
+    sender = await ws_open(room.pk, user=alice)
+    await sender.send_json_to({"type": "chat", "text": "one", "client_id": "c1"})
+    before = await first(sender, "ack")
+
+    await sender.send_to(text_data='{"type": "chat", "text": "sp\\ud800am", "client_id": "c2"}')
+    error = await first(sender, "error")
+    await sender.send_json_to({"type": "chat", "text": "two", "client_id": "c3"})
+    after = await first(sender, "ack")
+
+    assert error["code"] == "invalid"
+    assert after["seq"] == before["seq"] + 1

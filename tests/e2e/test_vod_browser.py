@@ -38,8 +38,6 @@ def _server_env(storage: str, settings, mongo_db: str, stack: ExitStack, moto) -
         "MONGO_DB": mongo_db,
     }
     if storage == "local":
-        # Django serves MEDIA_URL itself only with DEBUG (production puts nginx or a CDN in front).
-        env["DEBUG"] = "1"
         return env
     bucket = f"vods-{uuid.uuid4().hex[:12]}"
     moto.bucket_create(bucket)

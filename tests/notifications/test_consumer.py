@@ -115,3 +115,24 @@ def test_a_second_tab_keeps_the_user_online_when_the_first_closes(user):
 
     assert async_to_sync(scenario)() == [user.pk]
     assert users_online([user.pk]) == []
+
+
+def test_an_idle_socket_stays_open_and_still_gets_a_push():
+    room = RoomFactory()
+    follower = FollowFactory(followed=room.owner).follower
+    stream = Stream.objects.create(room=room, started_at=timezone.now(), client_id="1")
+
+    async def scenario():
+        communicator = connected(follower)
+        connected_ok, _ = await communicator.connect()
+        assert connected_ok
+        assert await communicator.receive_json_from(timeout=3) == {"type": "unread", "count": 0}
+        # More than two of the channel layer's 5 s blocking pops with nothing to read.
+        assert await communicator.receive_nothing(timeout=12, interval=0.5)
+
+        await database_sync_to_async(notifications_for_live_start)(stream_id=stream.pk)
+        pushed = await communicator.receive_json_from(timeout=5)
+        await communicator.disconnect()
+        return pushed
+
+    assert async_to_sync(scenario)()["kind"] == "live_started"
