@@ -1,0 +1,38 @@
+"""The Celery worker and beat: broker, delivery, and the one beat schedule of every periodic task."""
+
+from streamlite.settings.base import env
+from streamlite.settings.stores import REDIS_URL
+
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# An unacknowledged task (its worker died) goes back to the queue after this many seconds.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+# Celery's autodiscovery only finds modules named tasks.
+CELERY_IMPORTS = ["streams.tasks_samples"]
+
+CELERY_BEAT_SCHEDULE = {
+    # The chat archive: a flush of the Redis outbox into MongoDB every second (the task keeps draining for
+    # a few seconds while there is work); a flush not started within a second is skipped.
+    "chat-outbox-flush": {
+        "task": "chat.tasks.chat_outbox_flush",
+        "schedule": 1.0,
+        "options": {"expires": 1.0},
+    },
+    # Chat's counts of each live stream into its record.
+    "streams-room-records-stats": {"task": "streams.tasks.room_records_stats_save", "schedule": 15.0},
+    # The dashboard's viewers-over-time chart: one sample per live stream.
+    "streams-sample-viewers": {"task": "streams.tasks_samples.sample_viewers", "schedule": 30.0},
+    # Live streams whose ingest stopped sending heartbeats end.
+    "streams-reap-stale": {"task": "streams.tasks.streams_reap_stale", "schedule": 30.0},
+    # Streams the ingest no longer carries (or carries unknown to us) are set right.
+    "streams-ingest-reconcile": {"task": "streams.tasks.ingest_reconcile", "schedule": 60.0},
+    "accounts-flush-expired-tokens": {
+        "task": "accounts.tasks.blacklisted_tokens_flush",
+        "schedule": 6 * 3600.0,
+    },
+    # Read notifications older than 90 days are dropped.
+    "notifications-prune": {"task": "notifications.tasks.notifications_prune", "schedule": 3600.0},
+}

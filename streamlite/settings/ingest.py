@@ -1,0 +1,31 @@
+"""The ingest (nginx-rtmp) and its hooks: what render_rtmp_config writes into nginx's config and what the
+hooks and tasks use."""
+
+import environ
+
+from streamlite.settings.base import DEBUG, MIDDLEWARE, VAR_DIR, env, get_random_secret_key
+
+RTMP_HOOK_SECRET = env.str(
+    "RTMP_HOOK_SECRET", default=get_random_secret_key() if DEBUG else environ.Env.NOTSET
+)
+RTMP_PUBLIC_URL = env.str("RTMP_PUBLIC_URL", default="rtmp://127.0.0.1:1935/live")
+HLS_PUBLIC_URL = env.str("HLS_PUBLIC_URL", default="http://127.0.0.1:8080/hls")
+HLS_ROOT = env.path("HLS_ROOT", default=str(VAR_DIR / "hls"))
+RECORDINGS_ROOT = env.path("RECORDINGS_ROOT", default=str(VAR_DIR / "recordings"))
+RTMP_PORT = env.int("RTMP_PORT", default=1935)
+HLS_HTTP_PORT = env.int("HLS_HTTP_PORT", default=8080)
+RTMP_HOOK_BASE_URL = env.str("RTMP_HOOK_BASE_URL", default="http://127.0.0.1:8000")
+RTMP_HLS_APP = env.str("RTMP_HLS_APP", default="hls")
+RTMP_UPDATE_INTERVAL_S = env.int("RTMP_UPDATE_INTERVAL_S", default=10)
+# nginx's /stat and /control handlers (loopback-only in the rendered config): with several ingest nodes,
+# each node's URL, comma-separated, reachable from the workers; reconcile and key-reset drops ask them all.
+INGEST_HTTP_URL = env.str("INGEST_HTTP_URL", default=f"http://127.0.0.1:{HLS_HTTP_PORT}")
+INGEST_CONTROL_ALLOW = env.list("INGEST_CONTROL_ALLOW", default=[])
+
+# The RTMP hooks run in their own handler (streams.hooks.HookHandler) with, of the stack above, only the
+# request id, timing and access line (async, no thread hop): nginx's callbacks use no session, user, CSRF
+# token, message or language, and each sync middleware costs every request thread hops under ASGI
+# (docs/benchmarks.md, reconnect storm).
+RTMP_HOOK_MIDDLEWARE = [
+    path for path in MIDDLEWARE if path == "streamlite.middleware.ObservabilityMiddleware"
+]
