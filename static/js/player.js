@@ -1,6 +1,6 @@
 // The live player of room pages and the dashboard preview: hls.js (static/vendor/hls.min.js, loaded
 // before this module) with low-latency settings, Safari's native HLS otherwise.
-import { formatUptime, watchRoomState } from "./room_state.js";
+import { fetchRoom, formatUptime, watchRoomState } from "./room_state.js";
 
 const RETRY_MS = 2000;
 const HLS_TYPE = "application/vnd.apple.mpegurl";
@@ -39,10 +39,23 @@ class LivePlayer {
     if (state.status === "live") {
       if (state.hls_url) this.url = state.hls_url;
       if (state.started_at) this.startedAt = new Date(state.started_at);
+      else if (!this.startedAt) this.learnStartedAt();
       if (!this.playing && this.url) this.start();
     } else if (state.status === "idle") {
+      this.startedAt = null;
       this.stop();
       this.showOffline();
+    }
+  }
+
+  async learnStartedAt() {
+    // The websocket's room_state says only "live": count from now until the API tells the real start.
+    this.startedAt = new Date();
+    try {
+      const room = await fetchRoom(this.root.dataset.roomId);
+      if (room?.started_at) this.startedAt = new Date(room.started_at);
+    } catch {
+      // The approximate start stays; the uptime still ticks.
     }
   }
 
