@@ -60,3 +60,36 @@ def test_heading_badge_and_uptime_follow_a_stream_that_starts_and_ends_after_the
     assert not page.is_visible(".room__meta .badge--live")
     assert not page.is_visible("[data-room-viewers]")
     assert errors == []
+
+
+def test_theater_mode_is_remembered_and_fullscreen_keeps_the_danmaku(ingest, publishers, chromium):  # noqa: F811
+    room = RoomFactory()
+    publishers(ingest.publish_url(stream_key_active(room=room).secret))
+    wait_live(room)
+    context = chromium.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    errors = watch(page, f"{ingest.web_url}/rooms/{room.pk}/")
+    page.wait_for_function("document.querySelector('#player video').currentTime > 0.5", timeout=30_000)
+    normal_height = page.locator("#player").bounding_box()["height"]
+
+    page.keyboard.press("t")
+    assert page.get_attribute("html", "data-theater") == "true"
+    assert not page.is_visible(".topbar")
+    assert page.locator("#player").bounding_box()["height"] > normal_height
+    page.screenshot(path=str(ARTIFACTS / "room-theater.png"))
+
+    again = context.new_page()
+    errors += watch(again, f"{ingest.web_url}/rooms/{room.pk}/")
+    assert again.get_attribute("html", "data-theater") == "true"
+    again.click("[data-player-action=theater]")
+    assert again.get_attribute("html", "data-theater") is None
+    assert again.is_visible(".topbar")
+
+    again.click("[data-player-action=fullscreen]")
+    again.wait_for_function("document.fullscreenElement?.id === 'player'")
+    assert again.evaluate("!!document.fullscreenElement.querySelector('.danmaku-layer')")
+    assert again.evaluate("!!document.fullscreenElement.querySelector('.danmaku-controls')")
+    again.keyboard.press("?")
+    assert again.is_visible("#player [data-player-help]")
+    again.screenshot(path=str(ARTIFACTS / "room-fullscreen-help.png"))
+    assert errors == []
