@@ -52,6 +52,8 @@ class Room(TimeStampedModel):
     status = models.CharField(max_length=4, choices=Status.choices, default=Status.IDLE, db_index=True)
     # Set with the status by streams, so room lists need no join to show a live room's uptime.
     live_started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When it last went live (kept after the stream ends): lists put rooms that stream before empty ones.
+    last_live_at = models.DateTimeField(null=True, blank=True, editable=False)
     public_name = models.CharField(max_length=40, unique=True, default=new_public_name, editable=False)
     viewer_count = models.PositiveIntegerField(default=0)
     allow_comments = models.BooleanField(_("allow comments"), default=True)

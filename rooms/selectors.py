@@ -1,5 +1,5 @@
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
@@ -54,8 +54,16 @@ def rooms_listed() -> QuerySet[Room]:
     )
 
 
-def rooms_in_category(*, category: Category) -> QuerySet[Room]:
-    return rooms_listed().filter(category=category)
+def rooms_browsed(*, category: Category | None = None) -> QuerySet[Room]:
+    """Rooms as the home and category pages list them: live ones by viewers, then those that have streamed,
+    the most recently live first; rooms that never streamed come last, so real channels stay on page one."""
+    rooms = rooms_listed()
+    if category is not None:
+        rooms = rooms.filter(category=category)
+    live_viewers = Case(When(status=Room.Status.LIVE, then=F("viewer_count")), default=Value(0))
+    return rooms.order_by(
+        "-status", live_viewers.desc(), F("last_live_at").desc(nulls_last=True), "-created_at"
+    )
 
 
 def rooms_of_owner(*, owner: User) -> QuerySet[Room]:

@@ -22,7 +22,7 @@ def _room_list(request, *, rooms, template: str, extra: dict | None = None):
 
 @anonymous_page
 def home(request):
-    return _room_list(request, rooms=selectors.rooms_listed(), template="rooms/home.html")
+    return _room_list(request, rooms=selectors.rooms_browsed(), template="rooms/home.html")
 
 
 @anonymous_page
@@ -32,7 +32,7 @@ def category(request, slug: str):
         raise Http404
     return _room_list(
         request,
-        rooms=selectors.rooms_in_category(category=found),
+        rooms=selectors.rooms_browsed(category=found),
         template="rooms/category.html",
         extra={"category": found},
     )

@@ -3,7 +3,9 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib import admin
+from django.http import Http404
 from django.urls import include, path, re_path
+from django.utils import translation
 from django.views.decorators.cache import cache_page
 from django.views.decorators.http import last_modified
 from django.views.i18n import JavaScriptCatalog
@@ -27,6 +29,17 @@ CATALOGUE_COMPILED_AT = max(
 javascript_catalog = cache_page(60 * 60 * 24, key_prefix=f"jsi18n-{CATALOGUE_COMPILED_AT.timestamp():.0f}")(
     last_modified(lambda request: CATALOGUE_COMPILED_AT)(JavaScriptCatalog.as_view())
 )
+SITE_LANGUAGES = {code for code, _name in settings.LANGUAGES}
+
+
+def javascript_catalog_of(request, language: str):
+    """The catalogue at an address of its own per language: a browser that cached one language's
+    catalogue for a day asks for the new one as soon as the reader switches."""
+    if language not in SITE_LANGUAGES:
+        raise Http404
+    with translation.override(language):
+        return javascript_catalog(request)
+
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -41,6 +54,7 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     path("i18n/setlang/", language_set, name="set_language"),
     path("jsi18n/", javascript_catalog, name="javascript-catalog"),
+    path("jsi18n/<str:language>/", javascript_catalog_of, name="javascript-catalog-of"),
     path("", include("pages.urls")),
     path("", include("rooms.urls")),
 ]

@@ -4,6 +4,7 @@ from streams import views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("status/", views.dashboard_status_view, name="dashboard_status"),
     path("room/create/", views.room_create_view, name="dashboard_room_create"),
     path("room/edit/", views.room_edit_view, name="dashboard_room_edit"),
     path("key/reset/", views.stream_key_reset_view, name="dashboard_key_reset"),

@@ -25,6 +25,8 @@ class RoomEditForm(forms.ModelForm):
         model = Room
         fields = ["title", "description", "category", "cover"]
         widgets = {"description": forms.Textarea(attrs={"rows": 4})}
+        # The model's foreign key has no translated name of its own.
+        labels = {"category": _("Category")}
 
     def clean_cover(self):
         cover = self.cleaned_data.get("cover")

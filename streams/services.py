@@ -3,6 +3,7 @@ import os
 from datetime import datetime, timedelta
 from functools import partial
 
+import requests
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
@@ -26,7 +27,7 @@ from rooms.models import Room, StreamKey, stream_secret_digest
 from streamlite.events import send_on_commit
 from streamlite.logs import log_context_bind
 from streams import selectors
-from streams.ingest import IngestPublisher
+from streams.ingest import IngestPublisher, ingest_publishers
 from streams.models import PublishRefusal, RoomRecord, Stream
 from streams.signals import recording_done, stream_started
 
@@ -133,8 +134,8 @@ def _stream_start(*, room: Room, client_id: str, addr: str) -> Stream:
         raise _refuse(room=room, refusal=PublishRefusal.ALREADY_LIVE) from None
     log_context_bind(stream_id=stream.pk, room_id=room.pk)
     RoomRecord.objects.create(room=room, stream=stream, started_at=now)
-    Room.objects.filter(pk=room.pk).update(status=Room.Status.LIVE, live_started_at=now)
-    room.status, room.live_started_at = Room.Status.LIVE, now
+    Room.objects.filter(pk=room.pk).update(status=Room.Status.LIVE, live_started_at=now, last_live_at=now)
+    room.status, room.live_started_at, room.last_live_at = Room.Status.LIVE, now, now
     # Chat stamps messages with the live stream from the next one on, before the worker's follow-ups.
     transaction.on_commit(
         partial(room_live_announce, room_id=room.pk, stream_id=stream.pk, started_at=now), robust=True
@@ -211,6 +212,26 @@ def streams_reap_stale() -> int:
         stream_end(stream=stream, reason="heartbeat_lost")
         ended += 1
     return ended
+
+
+def stream_stats_refresh(*, stream: Stream) -> Stream:
+    """A live stream's bitrate and resolution from the ingest now, when the periodic reconcile has not
+    filled them in yet (the streamer's dashboard asks in the first minute live)."""
+    if stream.status != Stream.Status.LIVE or (stream.bitrate_kbps and stream.resolution):
+        return stream
+    try:
+        publishers = ingest_publishers()
+    except requests.RequestException:
+        return stream  # the next reconcile fills them in
+    digests = set(StreamKey.objects.filter(room_id=stream.room_id).values_list("secret_digest", flat=True))
+    for publisher in publishers:
+        if publisher.client_id == stream.client_id and stream_secret_digest(publisher.name) in digests:
+            stats = publisher.stream_stats()
+            Stream.objects.filter(pk=stream.pk).update(**stats)
+            for field, value in stats.items():
+                setattr(stream, field, value)
+            break
+    return stream
 
 
 def ingest_reconcile(*, publishers: list[IngestPublisher]) -> int:

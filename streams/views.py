@@ -30,6 +30,7 @@ from streams.forms import (
     StreamerApplicationForm,
 )
 from streams.selectors import publish_refusal_reason
+from streams.services import stream_stats_refresh
 
 
 def _must_apply(user: User) -> bool:
@@ -202,3 +203,23 @@ def stream_viewers_view(request: HttpRequest, pk: int) -> JsonResponse:
     if stream is None:
         raise Http404
     return JsonResponse({"stream": stream.pk, "samples": selectors.viewer_series(stream=stream)})
+
+
+@login_required
+@require_GET
+@never_cache
+def dashboard_status_view(request: HttpRequest) -> JsonResponse:
+    """The status card's figures, polled by the dashboard while live."""
+    room = _own_room_or_404(request.user)
+    stream = selectors.stream_live(room=room)
+    if stream is not None:
+        stream = stream_stats_refresh(stream=stream)
+    return JsonResponse(
+        {
+            "status": room.status,
+            "viewer_count": room.viewer_count,
+            "started_at": stream.started_at.isoformat() if stream else None,
+            "bitrate_kbps": stream.bitrate_kbps if stream else None,
+            "resolution": stream.resolution if stream else "",
+        }
+    )

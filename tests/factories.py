@@ -59,6 +59,7 @@ class RoomFactory(factory.django.DjangoModelFactory):
 class LiveRoomFactory(RoomFactory):
     status = Room.Status.LIVE
     live_started_at = factory.LazyFunction(timezone.now)
+    last_live_at = factory.SelfAttribute("live_started_at")
     viewer_count = factory.Sequence(lambda n: n)
 
     @factory.post_generation

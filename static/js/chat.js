@@ -126,9 +126,6 @@ class ChatPanel {
   showViewers(count) {
     const shown = new Intl.NumberFormat(LOCALE).format(count);
     this.viewers.textContent = shown;
-    // The room heading's sentence too, in the plural form of the page's language.
-    const heading = document.querySelector("[data-room-viewers]");
-    if (heading) heading.textContent = say(ngettext("%(count)s viewer", "%(count)s viewers", count), { count: shown });
   }
 
   // ---- the list ----

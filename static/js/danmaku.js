@@ -7,16 +7,30 @@ const FIXED_MS = 4000; // top and bottom comments stay this long
 const CROSS_MS = 6000; // a scrolling comment crosses the video in this long at speed 1
 const LANE_LINE_HEIGHT = 1.3;
 const SIZE_SCALE = { small: 0.75, normal: 1, big: 1.4 };
-const CLEAR_BOTTOM_SHARE = 0.25;
+const AREAS = [0.25, 0.5, 0.75, 1]; // the share of the video's height that comments may use
+const WHITE = "#ffffff";
 
 export const DANMAKU_DEFAULTS = Object.freeze({
   enabled: true,
   opacity: 1,
   speed: 1,
+  fontScale: 1,
   density: 40,
+  area: 1,
+  hideScroll: false,
+  hideTop: false,
+  hideBottom: false,
+  hideColoured: false,
   blocked: [],
-  keepBottomClear: false,
 });
+
+// Beside each slider, its value as the viewer reads it.
+const SHOWN_VALUES = {
+  opacity: (value) => `${Math.round(value * 100)}%`,
+  speed: (value) => `${value}×`,
+  fontScale: (value) => `${Math.round(value * 100)}%`,
+  density: (value) => String(value),
+};
 
 /** The viewer's danmaku preferences, kept in this browser only (localStorage). */
 export class DanmakuSettings extends EventTarget {
@@ -29,7 +43,12 @@ export class DanmakuSettings extends EventTarget {
   load() {
     try {
       const stored = JSON.parse(localStorage.getItem(this.storageKey) || "{}");
-      return stored && typeof stored === "object" ? stored : {};
+      if (!stored || typeof stored !== "object") return {};
+      // The earlier "keep the bottom quarter clear" box is the ¾ display area.
+      if (stored.keepBottomClear && stored.area === undefined) stored.area = 0.75;
+      delete stored.keepBottomClear;
+      if (!AREAS.includes(Number(stored.area))) delete stored.area;
+      return stored;
     } catch {
       return {}; // storage disabled or a damaged value: fall back to the defaults
     }
@@ -48,6 +67,13 @@ export class DanmakuSettings extends EventTarget {
   isBlocked(text) {
     const lower = text.toLowerCase();
     return this.values.blocked.some((word) => word && lower.includes(word.toLowerCase()));
+  }
+
+  /** Whether the viewer hides this kind of comment (its position, or any colour but white). */
+  isHiddenKind({ mode, color }) {
+    const { hideScroll, hideTop, hideBottom, hideColoured } = this.values;
+    if (mode === "top" ? hideTop : mode === "bottom" ? hideBottom : hideScroll) return true;
+    return hideColoured && Boolean(color) && color.toLowerCase() !== WHITE;
   }
 }
 
@@ -81,13 +107,14 @@ export class DanmakuLayer {
     // Overflow events are for the chat list only; in a hidden tab they would all start at once on return.
     if (!enabled || event.overflow || document.hidden) return false;
     if (this.active.size >= density || this.settings.isBlocked(event.text)) return false;
+    if (this.settings.isHiddenKind(event)) return false;
     const height = this.element.clientHeight;
     const width = this.element.clientWidth;
     if (!height || !width) return false; // the video is not on screen (offline card, collapsed)
 
     const fontPx = this.fontSize(height);
     const laneHeight = fontPx * LANE_LINE_HEIGHT;
-    const usable = this.settings.values.keepBottomClear ? height * (1 - CLEAR_BOTTOM_SHARE) : height;
+    const usable = height * (Number(this.settings.values.area) || 1);
     const lanes = Math.max(1, Math.floor(usable / laneHeight));
     // The server counts lanes without knowing this player's size: fold extra lanes onto the visible ones.
     const lane = (Number(event.lane) || 0) % lanes;
@@ -146,30 +173,38 @@ export class DanmakuLayer {
 
   fontSize(height) {
     // Scale with the video like a TV caption, within bounds that stay readable on phones and big screens.
-    return Math.min(36, Math.max(14, height / 16));
+    const base = Math.min(36, Math.max(14, height / 16));
+    return base * (Number(this.settings.values.fontScale) || 1);
   }
 }
 
 /** Binds the viewer's control panel (data-danmaku-setting inputs) to the settings. */
 export function bindDanmakuControls(panel, settings) {
   const inputs = panel.querySelectorAll("[data-danmaku-setting]");
+  const showValue = (name, value) => {
+    const output = panel.querySelector(`[data-danmaku-value="${name}"]`);
+    if (output && SHOWN_VALUES[name]) output.textContent = SHOWN_VALUES[name](value);
+  };
   const show = () => {
     inputs.forEach((input) => {
-      const value = settings.values[input.dataset.danmakuSetting];
+      const name = input.dataset.danmakuSetting;
+      const value = settings.values[name];
       if (input.type === "checkbox") input.checked = Boolean(value);
       else if (Array.isArray(value)) input.value = value.join("\n");
       else input.value = String(value);
+      showValue(name, value);
     });
   };
+  const read = (input) => {
+    const name = input.dataset.danmakuSetting;
+    if (input.type === "checkbox") return input.checked;
+    if (name === "blocked") return input.value.split("\n").map((word) => word.trim()).filter(Boolean);
+    return Number(input.value);
+  };
   inputs.forEach((input) => {
-    input.addEventListener("change", () => {
-      const name = input.dataset.danmakuSetting;
-      let value;
-      if (input.type === "checkbox") value = input.checked;
-      else if (name === "blocked") value = input.value.split("\n").map((word) => word.trim()).filter(Boolean);
-      else value = Number(input.value);
-      settings.update({ [name]: value });
-    });
+    // A slider shows its value while it moves; the setting is kept when it is let go.
+    input.addEventListener("input", () => showValue(input.dataset.danmakuSetting, read(input)));
+    input.addEventListener("change", () => settings.update({ [input.dataset.danmakuSetting]: read(input) }));
   });
   show();
 }

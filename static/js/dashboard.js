@@ -3,6 +3,7 @@
 import { formatUptime, watchRoomState } from "./room_state.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
+const STATUS_POLL_MS = 5000;
 // The page's language: numbers and clock times as the translated labels around them expect.
 const LOCALE = document.documentElement.lang || undefined;
 const number = (value) => new Intl.NumberFormat(LOCALE).format(value);
@@ -72,7 +73,7 @@ function initStatus() {
     field("label").textContent = live ? gettext("Live") : gettext("Offline");
     field("uptime").textContent = live && startedAt ? formatUptime(Date.now() - startedAt.getTime()) : "—";
   };
-  watchRoomState(panel.dataset.roomId, (state) => {
+  const onState = (state) => {
     live = state.status === "live";
     startedAt = live && state.started_at ? new Date(state.started_at) : live ? startedAt : null;
     if (typeof state.viewer_count === "number") field("viewers").textContent = number(state.viewer_count);
@@ -86,9 +87,24 @@ function initStatus() {
       field("resolution").textContent = "—";
     }
     render();
-  });
+  };
+  watchRoomState(panel.dataset.roomId, onState);
+  // Bitrate and resolution are known a few seconds into a stream: ask for them while live.
+  const poll = async () => {
+    if (!live) return;
+    try {
+      const response = await fetch(panel.dataset.statusUrl, { credentials: "same-origin" });
+      if (response.ok) onState(await response.json());
+    } catch {
+      // Offline for a moment: the next poll tries again.
+    }
+  };
   render();
   setInterval(render, 1000);
+  if (panel.dataset.statusUrl) {
+    poll();
+    setInterval(poll, STATUS_POLL_MS);
+  }
 }
 
 function svg(tag, attrs, text) {

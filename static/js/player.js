@@ -1,6 +1,7 @@
 // The live player of room pages and the dashboard preview: hls.js (static/vendor/hls.min.js, loaded
 // before this module) with low-latency settings, Safari's native HLS otherwise.
-import { formatUptime, watchRoomState } from "./room_state.js";
+import { PlayerControls } from "./player_controls.js";
+import { fetchRoom, formatUptime, watchRoomState } from "./room_state.js";
 
 const RETRY_MS = 2000;
 const HLS_TYPE = "application/vnd.apple.mpegurl";
@@ -19,15 +20,13 @@ class LivePlayer {
     this.root = root;
     this.video = root.querySelector("video");
     this.uptime = root.querySelector("[data-player-uptime]");
-    this.unmute = root.querySelector("[data-player-unmute]");
+    this.controls = new PlayerControls(root, this.video);
     this.hls = null;
     this.retryTimer = null;
     this.playing = false;
     this.url = root.dataset.hlsUrl || "";
     this.startedAt = root.dataset.startedAt ? new Date(root.dataset.startedAt) : null;
 
-    this.video.muted = true; // browsers only autoplay muted video
-    this.unmute?.addEventListener("click", () => this.toggleMute());
     setInterval(() => this.tick(), 1000);
 
     if (root.dataset.live === "true" && this.url) this.start();
@@ -39,10 +38,23 @@ class LivePlayer {
     if (state.status === "live") {
       if (state.hls_url) this.url = state.hls_url;
       if (state.started_at) this.startedAt = new Date(state.started_at);
+      else if (!this.startedAt) this.learnStartedAt();
       if (!this.playing && this.url) this.start();
     } else if (state.status === "idle") {
+      this.startedAt = null;
       this.stop();
       this.showOffline();
+    }
+  }
+
+  async learnStartedAt() {
+    // The websocket's room_state says only "live": count from now until the API tells the real start.
+    this.startedAt = new Date();
+    try {
+      const room = await fetchRoom(this.root.dataset.roomId);
+      if (room?.started_at) this.startedAt = new Date(room.started_at);
+    } catch {
+      // The approximate start stays; the uptime still ticks.
     }
   }
 
@@ -83,10 +95,8 @@ class LivePlayer {
   }
 
   play() {
-    this.video.play().catch(() => {
-      // Autoplay refused even muted (a browser setting): the native controls still start it.
-      this.video.controls = true;
-    });
+    // Refused even muted (a browser setting): the bar's play button still starts it.
+    this.controls.play();
   }
 
   stop() {
@@ -103,13 +113,6 @@ class LivePlayer {
   showOffline() {
     this.root.dataset.live = "false";
     if (this.uptime) this.uptime.textContent = "";
-  }
-
-  toggleMute() {
-    this.video.muted = !this.video.muted;
-    if (!this.video.muted) this.video.play().catch(() => {});
-    this.unmute.textContent = this.video.muted ? gettext("Unmute") : gettext("Mute");
-    this.unmute.setAttribute("aria-pressed", String(!this.video.muted));
   }
 
   tick() {

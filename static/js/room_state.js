@@ -10,19 +10,24 @@ function normalise(detail) {
   return { ...detail, status: detail.status ?? detail.state };
 }
 
+/** The room as the API shows it (status, viewer_count, started_at...); null when there is no such room. */
+export async function fetchRoom(roomId) {
+  const response = await fetch(`/api/rooms/${roomId}/`, {
+    headers: { Accept: "application/json" },
+    credentials: "same-origin",
+  });
+  if (response.status === 404) return null;
+  if (!response.ok) throw new Error(`room ${roomId}: ${response.status}`);
+  return normalise(await response.json());
+}
+
 async function poll(roomId, watcher) {
   if (watcher.pushed) return;
   try {
-    const response = await fetch(`/api/rooms/${roomId}/`, {
-      headers: { Accept: "application/json" },
-      credentials: "same-origin",
-    });
+    const room = await fetchRoom(roomId);
     // No API (yet) or no such room: nothing to learn by asking again.
-    if (response.status === 404) return;
-    if (response.ok) {
-      const room = normalise(await response.json());
-      watcher.listeners.forEach((listener) => listener(room));
-    }
+    if (room === null) return;
+    watcher.listeners.forEach((listener) => listener(room));
   } catch {
     // Offline or a server restart: keep the last known state and try again on the next tick.
   }

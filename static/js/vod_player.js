@@ -1,7 +1,8 @@
 // The VOD page: hls.js playback of the Django-served playlist, danmaku replayed over the video at the
 // moment they were sent (fetched window by window from the API as playback advances), a heatmap of the
-// comments over the seek bar, and one view counted when playback starts.
+// comments in the seek bar, and one view counted when playback starts.
 import { bindDanmakuControls, DanmakuLayer, DanmakuSettings } from "./danmaku.js";
+import { PlayerControls } from "./player_controls.js";
 
 const WINDOW_MS = 30_000;
 const TICK_MS = 200;
@@ -61,25 +62,12 @@ class DanmakuReplay {
   }
 }
 
-function drawHeatmap(element, density, seekTo) {
-  const max = Math.max(1, ...density.counts);
-  element.replaceChildren(
-    ...density.counts.map((count, i) => {
-      const cell = document.createElement("span");
-      cell.className = "vod-heatmap__cell";
-      cell.style.opacity = String(0.08 + (0.92 * count) / max);
-      cell.dataset.count = String(count);
-      cell.addEventListener("click", () => seekTo((i * density.bucket_ms) / 1000));
-      return cell;
-    }),
-  );
-}
-
 class VodPlayer {
   constructor(root) {
     this.root = root;
     this.video = root.querySelector("video");
     this.viewCounted = false;
+    this.controls = new PlayerControls(root.querySelector("[data-player-box]"), this.video);
     this.attach();
     // The same layer and viewer settings as the live room (static/js/danmaku.js).
     const settings = new DanmakuSettings();
@@ -94,10 +82,9 @@ class VodPlayer {
     setInterval(() => {
       if (!this.video.paused) this.replay.tick(this.video.currentTime * 1000);
     }, TICK_MS);
-    const heatmap = root.querySelector("[data-heatmap]");
     getJson(`${root.dataset.densityUrl}?buckets=${HEATMAP_BUCKETS}`)
-      .then((density) => drawHeatmap(heatmap, density, (seconds) => (this.video.currentTime = seconds)))
-      .catch(() => heatmap.remove());
+      .then((density) => this.controls.drawHeatmap(density))
+      .catch(() => root.querySelector("[data-heatmap]")?.remove());
   }
 
   bindControls(controls, settings) {

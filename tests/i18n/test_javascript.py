@@ -48,7 +48,27 @@ def test_the_scripts_sentences_are_in_the_catalogue(client, language):
 def test_pages_load_the_catalogue_before_their_scripts(client):
     room = LiveRoomFactory()
     body = client.get(f"/rooms/{room.pk}/").content.decode()
-    catalogue_at = body.index('src="/jsi18n/"')
+    catalogue_at = body.index('src="/jsi18n/en/"')
     assert catalogue_at < body.index("js/chat.")
     assert catalogue_at < body.index("js/player.")
     assert body.index("<head>") < catalogue_at < body.index("</head>")
+
+
+def test_the_catalogue_address_names_its_language_whatever_the_cookie_says(client):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    response = client.get("/jsi18n/vi/")
+    assert response.status_code == 200
+    strings = catalogue_part(response.content.decode(), "const newcatalog =")
+    assert (
+        strings[JS_SENTENCE]
+        == catalogue_part(catalogue_source(client, "vi"), "const newcatalog =")[JS_SENTENCE]
+    )
+
+
+def test_pages_in_each_language_load_that_languages_catalogue(client):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    assert 'src="/jsi18n/zh-hans/"' in client.get("/").content.decode()
+
+
+def test_an_unknown_language_has_no_catalogue(client):
+    assert client.get("/jsi18n/xx/").status_code == 404
