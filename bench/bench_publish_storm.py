@@ -4,8 +4,8 @@ starts it (uvicorn with WEB_WORKERS=2, PostgreSQL, Redis, a Celery worker). Goal
 
 Each round, one event loop sends the 200 on_publish hooks at the same instant as nginx-rtmp sends them
 (a new connection each, form-encoded, HTTP/1.0), and polls from that instant: the database (rooms whose
-status is live) and the API an anonymous visitor reads (`GET /api/rooms/?status=live`, whose cached list
-the worker's follow-up refreshes). The figure is the time from the first publish until all 200 read live.
+status is live) and the API an anonymous visitor reads (`GET /api/rooms/?status=live`, a cached list that
+a room going live outdates). The figure is the time from the first publish until all 200 read live.
 Then every room ends (publish_done) and the worker drains before the next round.
 
 STORM_BENCH_BEFORE=<commit> adds that commit's code (extracted with git archive, served by this
