@@ -14,6 +14,7 @@ from accounts.views import language_set
 from notifications.views import following
 from streamlite.health import healthz
 from streamlite.metrics import metrics_view
+from streamlite.site_files import favicon, web_manifest
 
 # The JavaScript catalogue changes only when compilemessages runs: its newest .mo file dates it, so the
 # cache (keyed per language by cache_page itself) starts afresh after a deploy and browsers revalidate.
@@ -49,6 +50,8 @@ urlpatterns = [
     path("following/", following, name="following"),
     path("vods/", include("vod.urls")),
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
+    path("manifest.webmanifest", web_manifest, name="web_manifest"),
     path("metrics", metrics_view, name="metrics"),
     path("i18n/setlang/", language_set, name="set_language"),
     path("jsi18n/", javascript_catalog, name="javascript-catalog"),
