@@ -11,6 +11,8 @@ export DEBUG=${DEBUG:-1}
 export REDIS_PORT=${REDIS_PORT:-6379} MONGO_PORT=${MONGO_PORT:-27017}
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}
 export MONGO_URL=${MONGO_URL:-mongodb://127.0.0.1:$MONGO_PORT/}
+# Mail (password reset links) is printed to the web log until EMAIL_URL names an SMTP server.
+export EMAIL_URL=${EMAIL_URL:-consolemail://}
 WEB_HOST=127.0.0.1 WEB_PORT=${WEB_PORT:-8000}
 # Web processes: a burst of RTMP publish hooks (an ingest restarting) is CPU-bound, and one process uses one
 # core (docs/benchmarks.md, on_publish hook latency). Nothing in the web process is per-process state that
