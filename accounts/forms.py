@@ -87,3 +87,9 @@ class ProfileForm(forms.ModelForm):
             "JPEG, PNG, WebP or GIF, up to %(limit)s and %(side)s×%(side)s pixels."
         ) % {"limit": filesizeformat(settings.AVATAR_MAX_BYTES), "side": AVATAR_MAX_SIDE}
         self.fields["language"].choices = [("", _("Same as my browser")), *settings.LANGUAGES]
+
+
+class EmailChangeForm(forms.Form):
+    email = forms.EmailField(
+        label=_("New e-mail address"), max_length=User._meta.get_field("email").max_length
+    )

@@ -1,7 +1,12 @@
+from collections.abc import Callable
+
 from django.conf import settings
+from django.core import signing
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -127,4 +132,53 @@ def profile_update(
     user.full_clean(exclude=others, validate_unique=False, validate_constraints=False)
     if changes:
         user.save(update_fields=list(changes))
+    return user
+
+
+EMAIL_CHANGE_SALT = "accounts.email-change"
+EMAIL_CHANGE_MAX_AGE_S = 2 * 24 * 3600
+
+
+def _email_taken(*, email: str, by_other_than: User) -> bool:
+    return User.objects.filter(email__iexact=email).exclude(pk=by_other_than.pk).exists()
+
+
+def email_change_request(*, user: User, new_email: str, confirm_url: Callable[[str], str]) -> str:
+    """Mail a link to ``new_email``; the account's address changes only when that link is opened, so
+    nobody moves an account to an address they cannot read. Returns the normalised address."""
+    new_email = User.objects.normalize_email(new_email)
+    if new_email.lower() == user.email.lower():
+        raise ValidationError({"email": _("That is your address already.")})
+    if _email_taken(email=new_email, by_other_than=user):
+        raise ValidationError({"email": _("A user with that e-mail address already exists.")})
+    # The current address rides along: once it changed, the same link cannot change it again.
+    token = signing.dumps({"user": user.pk, "from": user.email, "to": new_email}, salt=EMAIL_CHANGE_SALT)
+    context = {"user": user, "new_email": new_email, "link": confirm_url(token)}
+    send_mail(
+        subject=_("Confirm your new e-mail address on StreamLite"),
+        message=render_to_string("accounts/email_change_email.txt", context),
+        from_email=None,
+        recipient_list=[new_email],
+    )
+    return new_email
+
+
+def email_change_confirm(*, token: str) -> User:
+    """Apply the change a mailed link carries; refused when it is too old, used, or the address got taken."""
+    invalid = ValidationError(_("This link does not work any more: it was used already or is too old."))
+    try:
+        change = signing.loads(token, salt=EMAIL_CHANGE_SALT, max_age=EMAIL_CHANGE_MAX_AGE_S)
+    except signing.BadSignature:
+        raise invalid from None
+    user = User.objects.filter(pk=change.get("user"), is_active=True).first()
+    if user is None or user.email != change.get("from"):
+        raise invalid
+    if _email_taken(email=change["to"], by_other_than=user):
+        raise ValidationError(_("Another account took that address in the meantime."))
+    user.email = change["to"]
+    try:
+        with transaction.atomic():
+            user.save(update_fields=["email"])
+    except IntegrityError:
+        raise ValidationError(_("Another account took that address in the meantime.")) from None
     return user

@@ -2,9 +2,11 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -14,7 +16,7 @@ from django.views.i18n import set_language
 
 from accounts import services
 from accounts.activity import activity_record, client_ip
-from accounts.forms import ProfileForm, SignupForm
+from accounts.forms import EmailChangeForm, ProfileForm, SignupForm
 from accounts.middleware import language_cookie_set
 from accounts.models import ActivityLog
 
@@ -67,7 +69,40 @@ def profile_edit(request):
                 translation.activate(user.language)
         messages.success(request, _("Your profile is saved."))
         return response
-    return render(request, "accounts/profile_edit.html", {"form": form})
+    return render(request, "accounts/profile_edit.html", {"form": form, "email_form": EmailChangeForm()})
+
+
+@login_required
+@require_POST
+def email_change(request):
+    email_form = EmailChangeForm(request.POST)
+    if email_form.is_valid():
+        try:
+            new_email = services.email_change_request(
+                user=request.user,
+                new_email=email_form.cleaned_data["email"],
+                confirm_url=lambda token: request.build_absolute_uri(
+                    reverse("email_change_confirm", args=[token])
+                ),
+            )
+        except ValidationError as error:
+            email_form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                _("We sent a link to %(email)s: open it to confirm the change.") % {"email": new_email},
+            )
+            return redirect("profile_edit")
+    form = ProfileForm(instance=request.user)
+    return render(request, "accounts/profile_edit.html", {"form": form, "email_form": email_form}, status=400)
+
+
+def email_change_confirm(request, token: str):
+    try:
+        user = services.email_change_confirm(token=token)
+    except ValidationError as error:
+        return render(request, "accounts/email_change_confirm.html", {"error": error.messages[0]}, status=400)
+    return render(request, "accounts/email_change_confirm.html", {"email": user.email})
 
 
 @csrf_exempt

@@ -19,8 +19,29 @@ from chat.services import chat_ban_create, chat_message_delete
 from rooms.models import Room
 
 CHAT_LOG_PAGE_SIZE = 50
-# The admin index gains a link to the chat log (the log is no model, so the app list cannot show it).
-admin.site.index_template = "admin/chat/index.html"
+_app_list_of_models = admin.site.get_app_list
+
+
+def _app_list_with_chat_log(request, app_label=None):
+    """The admin's app list (index and sidebar) with the chat log as one more row of the Chat section:
+    the log is no model, so Django would not list it, and a section of its own would be a second Chat."""
+    apps = _app_list_of_models(request, app_label)
+    for app in apps:
+        if app["app_label"] == "chat" and request.user.has_perm("chat.view_chatban"):
+            app["models"].append(
+                {
+                    "name": gettext("Chat log"),
+                    "object_name": "ChatLog",
+                    "admin_url": reverse("admin:chat_log"),
+                    "add_url": None,
+                    "view_only": True,
+                    "perms": {"view": True},
+                }
+            )
+    return apps
+
+
+admin.site.get_app_list = _app_list_with_chat_log
 
 
 class BanScopeFilter(admin.SimpleListFilter):

@@ -23,6 +23,8 @@ fi
 while IFS='=' read -r name value; do
   [ -n "$name" ] && [ -z "${!name:-}" ] && export "$name=$value"
 done <var/secrets.env
+# Mail (password reset links) is printed to the web log until EMAIL_URL names an SMTP server.
+export EMAIL_URL=${EMAIL_URL:-consolemail://}
 WEB_HOST=127.0.0.1 WEB_PORT=${WEB_PORT:-8000}
 # Web processes: a burst of RTMP publish hooks (an ingest restarting) is CPU-bound, and one process uses one
 # core (docs/benchmarks.md, reconnect storm). Nothing in the web process is per-process state that

@@ -15,6 +15,7 @@ from notifications.views import following
 from streamlite.health import healthz
 from streamlite.media import media_serve
 from streamlite.metrics_view import metrics_view
+from streamlite.site_files import favicon, web_manifest
 from vod.views import vod_media
 
 # The JavaScript catalogue changes only when compilemessages runs: its newest .mo file dates it, so the
@@ -51,6 +52,8 @@ urlpatterns = [
     path("following/", following, name="following"),
     path("vods/", include("vod.urls")),
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
+    path("manifest.webmanifest", web_manifest, name="web_manifest"),
     path("metrics", metrics_view, name="metrics"),
     path("i18n/setlang/", language_set, name="set_language"),
     path("jsi18n/", javascript_catalog, name="javascript-catalog"),

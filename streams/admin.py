@@ -5,7 +5,8 @@ from django.utils.translation import ngettext
 from accounts.admin import StaffModelAdmin
 from rooms.admin import RoomAdmin
 from rooms.models import Room
-from streams.models import RoomRecord, Stream, ViewerSample
+from rooms.templatetags.streamlite_tags import duration
+from streams.models import EndReason, RoomRecord, Stream, ViewerSample
 from streams.services import stream_end
 
 
@@ -19,24 +20,43 @@ class IngestWrittenAdmin(StaffModelAdmin):
         return [field.name for field in self.model._meta.fields]
 
 
+class EndReasonFilter(admin.SimpleListFilter):
+    title = _("end reason")
+    parameter_name = "end_reason"
+
+    def lookups(self, request, model_admin):
+        return EndReason.choices
+
+    def queryset(self, request, queryset):
+        return queryset.filter(end_reason=self.value()) if self.value() else queryset
+
+
 @admin.register(Stream)
 class StreamAdmin(IngestWrittenAdmin):
-    list_display = (
-        "room",
-        "status",
-        "started_at",
-        "ended_at",
-        "duration",
-        "end_reason",
-        "resolution",
-        "bitrate_kbps",
-        "last_heartbeat_at",
-    )
-    list_filter = ("status", "end_reason", "started_at")
+    # Few, short columns: the list fits a 1440 px screen; the rest is on each stream's page.
+    list_display = ("room", "status", "started_at", "length", "reason", "quality")
+    list_filter = ("status", EndReasonFilter, "started_at")
     date_hierarchy = "started_at"
     search_fields = ("room__title", "room__owner__username", "client_id")
     list_select_related = ("room",)
     actions = ["end_live_streams"]
+
+    @admin.display(description=_("Duration"), ordering="ended_at")
+    def length(self, stream: Stream) -> str:
+        return duration(stream.duration) or "—"
+
+    @admin.display(description=_("End reason"), ordering="end_reason")
+    def reason(self, stream: Stream) -> str:
+        if not stream.end_reason:
+            return "—"
+        return (
+            EndReason(stream.end_reason).label if stream.end_reason in EndReason.values else stream.end_reason
+        )
+
+    @admin.display(description=_("Quality"))
+    def quality(self, stream: Stream) -> str:
+        parts = [stream.resolution, f"{stream.bitrate_kbps} kbps" if stream.bitrate_kbps else ""]
+        return " · ".join(part for part in parts if part) or "—"
 
     @admin.action(description=_("End selected live streams"), permissions=["change"])
     def end_live_streams(self, request, queryset):
@@ -62,12 +82,16 @@ class RoomRecordAdmin(IngestWrittenAdmin):
         "unique_viewers",
         "peak_viewers",
         "total_comments",
-        "avg_watch_seconds",
+        "average_watch",
     )
     list_filter = ("started_at",)
     date_hierarchy = "started_at"
     search_fields = ("room__title", "room__owner__username")
     list_select_related = ("room", "stream__room")
+
+    @admin.display(description=_("Average watch"), ordering="avg_watch_seconds")
+    def average_watch(self, record: RoomRecord) -> str:
+        return duration(record.avg_watch_seconds) or "—"
 
 
 @admin.register(ViewerSample)

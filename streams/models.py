@@ -16,6 +16,16 @@ class PublishRefusal(models.TextChoices):
     ALREADY_LIVE = "already_live", _("Another encoder is already publishing to this room with your key.")
 
 
+class EndReason(models.TextChoices):
+    """Why a stream ended (Stream.end_reason), in words staff read in the admin."""
+
+    PUBLISH_DONE = "publish_done", _("The streamer stopped")
+    HEARTBEAT_LOST = "heartbeat_lost", _("The ingest stopped reporting")
+    INGEST_LOST = "ingest_lost", _("Gone from the ingest")
+    REPLACED = "replaced", _("Replaced by a new publish")
+    STAFF = "staff", _("Ended by staff")
+
+
 class Stream(TimeStampedModel):
     class Status(models.TextChoices):
         LIVE = "live", _("Live")
