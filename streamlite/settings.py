@@ -17,6 +17,9 @@ DEBUG = env.bool("DEBUG", default=False)
 # (scripts/make_secrets.py). Without DEBUG a missing one stops the start; with DEBUG and none given, each
 # process draws its own, so sessions and tokens last as long as that process.
 SECRET_KEY = env.str("SECRET_KEY", default=get_random_secret_key() if DEBUG else environ.Env.NOTSET)
+# Reverse proxies (addresses or networks) whose X-Forwarded-For / X-Forwarded-Proto are believed
+# (streamlite.proxy); nobody's by default.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -252,8 +255,9 @@ REST_FRAMEWORK = {
         "user": env.str("API_THROTTLE_USER", default="600/min"),
         "auth": env.str("API_THROTTLE_AUTH", default="20/min"),
     },
-    # Without a trusted proxy count DRF believes any X-Forwarded-For header and anyone escapes the limits.
-    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
+    # The address is REMOTE_ADDR, already the client's behind a trusted proxy (streamlite.proxy); DRF must
+    # not read X-Forwarded-For again, or anyone could escape the limits with a forged header.
+    "NUM_PROXIES": 0,
 }
 # Client JSON (API bodies, websocket frames; streamlite.json_input): deeper nesting or a bigger API body is
 # a 400 / an `invalid` event. No request of the site nests more than a few levels.
@@ -348,9 +352,8 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
 MIDDLEWARE.insert(0, "streamlite.middleware.ObservabilityMiddleware")
 HEALTHZ_TIMEOUT_S = env.float("HEALTHZ_TIMEOUT_S", default=1.5)
 # /metrics answers these networks, or anyone with "Authorization: Bearer METRICS_TOKEN" when it is set.
-# Behind a proxy on the same host every request comes from loopback, unless the server takes the client's
-# address from the proxy (uvicorn --proxy-headers, as in the image); otherwise block /metrics at the proxy
-# or drop loopback from this list.
+# Behind a proxy on the same host every request comes from loopback, unless that proxy is in TRUSTED_PROXIES
+# (then the client's own address counts); otherwise block /metrics at the proxy or drop loopback from this list.
 METRICS_ALLOWED_CIDRS = env.list("METRICS_ALLOWED_CIDRS", default=["127.0.0.0/8", "::1/128"])
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # Read by prometheus_client itself when it is imported: several processes of a node share their counters
