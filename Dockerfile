@@ -25,4 +25,4 @@ USER app
 EXPOSE 8000
 # WEB_WORKERS web processes (passed to --workers by the shell): one core each for bursts of publish hooks.
 ENV WEB_WORKERS=2
-CMD ["sh", "-c", "exec uvicorn --host 0.0.0.0 --port 8000 --workers \"$WEB_WORKERS\" --lifespan off --ws-per-message-deflate false --proxy-headers streamlite.asgi:application"]
+CMD ["sh", "-c", "exec uvicorn --host 0.0.0.0 --port 8000 --workers \"$WEB_WORKERS\" --lifespan off --ws-per-message-deflate false --no-proxy-headers streamlite.asgi:application"]

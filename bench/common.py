@@ -45,6 +45,7 @@ SERVERS = {
         "--port",
         str(port),
         "--no-access-log",
+        "--no-proxy-headers",
     ],
 }
 

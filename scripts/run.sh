@@ -93,7 +93,7 @@ $PY manage.py ensure_admin
 # Several web processes add up their /metrics counters through files in one emptied folder.
 export PROMETHEUS_MULTIPROC_DIR=${PROMETHEUS_MULTIPROC_DIR:-$PWD/var/prometheus}
 mkdir -p "$PROMETHEUS_MULTIPROC_DIR" && find "$PROMETHEUS_MULTIPROC_DIR" -maxdepth 1 -name '*.db' -delete
-start web .venv/bin/uvicorn --host "$WEB_HOST" --port "$WEB_PORT" --workers "$WEB_WORKERS" --lifespan off --ws-per-message-deflate false streamlite.asgi:application
+start web .venv/bin/uvicorn --host "$WEB_HOST" --port "$WEB_PORT" --workers "$WEB_WORKERS" --lifespan off --ws-per-message-deflate false --no-proxy-headers streamlite.asgi:application
 start worker .venv/bin/celery -A streamlite worker -l info --concurrency 2
 start beat .venv/bin/celery -A streamlite beat -l info -s var/celerybeat-schedule
 if $PY manage.py help render_rtmp_config >/dev/null 2>&1; then

@@ -27,8 +27,9 @@ REST_FRAMEWORK = {
         "user": env.str("API_THROTTLE_USER", default="600/min"),
         "auth": env.str("API_THROTTLE_AUTH", default="20/min"),
     },
-    # Without a trusted proxy count DRF believes any X-Forwarded-For header and anyone escapes the limits.
-    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0),
+    # The address is REMOTE_ADDR, already the client's behind a trusted proxy (streamlite.proxy); DRF must
+    # not read X-Forwarded-For again, or anyone could escape the limits with a forged header.
+    "NUM_PROXIES": 0,
 }
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=15),

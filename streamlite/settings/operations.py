@@ -4,9 +4,8 @@ from streamlite.settings.base import env
 
 HEALTHZ_TIMEOUT_S = env.float("HEALTHZ_TIMEOUT_S", default=1.5)
 # /metrics answers these networks, or anyone with "Authorization: Bearer METRICS_TOKEN" when it is set.
-# Behind a proxy on the same host every request comes from loopback, unless the server takes the client's
-# address from the proxy (uvicorn --proxy-headers, as in the image); otherwise block /metrics at the proxy
-# or drop loopback from this list.
+# Behind a proxy on the same host every request comes from loopback, unless that proxy is in TRUSTED_PROXIES
+# (then the client's own address counts); otherwise block /metrics at the proxy or drop loopback from this list.
 METRICS_ALLOWED_CIDRS = env.list("METRICS_ALLOWED_CIDRS", default=["127.0.0.0/8", "::1/128"])
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # Read by prometheus_client itself when it is imported: several processes of a node share their counters

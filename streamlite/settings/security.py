@@ -21,6 +21,10 @@ AXES_LOCKOUT_CALLABLE = "accounts.views.lockout_response"
 AXES_VERBOSE = False
 # Sign-ups (page and API) per address per hour, counted in the cache (Redis) shared by every process.
 SIGNUP_RATE_PER_HOUR = env.int("SIGNUP_RATE_PER_HOUR", default=10)
+# Reverse proxies (addresses or networks) whose X-Forwarded-For / X-Forwarded-Proto are believed
+# (streamlite.proxy); nobody's by default.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+
 # Client JSON (API bodies, websocket frames; streamlite.json_input): deeper nesting or a bigger API body is
 # a 400 / an `invalid` event. No request of the site nests more than a few levels.
 JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=32)
