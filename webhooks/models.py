@@ -17,6 +17,8 @@ class Event(models.TextChoices):
     STREAM_ENDED = "stream.ended", _("Stream ended")
     VOD_READY = "vod.ready", _("VOD ready")
     FOLLOW_CREATED = "follow.created", _("New follower")
+    # Opt-in: one delivery per message, sent from the chat archive's flush, seconds after the message.
+    CHAT_MESSAGE = "chat.message", _("Chat message")
 
 
 # The "send test" button's event: never subscribed to, always sent when asked.

@@ -1,6 +1,7 @@
 from django.db.models import Q, QuerySet
 
 from accounts.models import User
+from rooms.models import Room
 from webhooks.models import Delivery, Endpoint
 
 
@@ -30,3 +31,22 @@ def endpoints_for_event(*, event: str, owner_id: int, room_id: int | None) -> li
 
 def deliveries_of(*, endpoint: Endpoint) -> QuerySet[Delivery]:
     return Delivery.objects.filter(endpoint=endpoint)
+
+
+def rooms_with_event_endpoints(*, event: str, room_ids: set[int]) -> set[int]:
+    """Which of these rooms some active endpoint wants the event of: two small queries, whatever the
+    number of rooms (the chat archive's flush asks this for every batch)."""
+    endpoints = [
+        endpoint
+        for endpoint in Endpoint.objects.filter(active=True).select_related("owner")
+        if event in endpoint.events
+    ]
+    if any(endpoint.site_wide and endpoint.owner.is_staff for endpoint in endpoints):
+        return set(room_ids)
+    wanted = {endpoint.room_id for endpoint in endpoints if endpoint.room_id in room_ids}
+    owners = {
+        endpoint.owner_id for endpoint in endpoints if endpoint.room_id is None and not endpoint.site_wide
+    }
+    if owners:
+        wanted.update(Room.objects.filter(pk__in=room_ids, owner_id__in=owners).values_list("pk", flat=True))
+    return wanted

@@ -156,6 +156,34 @@ def event_deliveries_create(*, event: str, object_id: int) -> int:
     if subject is None:
         return 0
     data, owner_id, room_id = subject
+    return _deliveries_create(event=event, object_id=object_id, data=data, owner_id=owner_id, room_id=room_id)
+
+
+@transaction.atomic
+def chat_message_deliveries_create(*, messages: list[dict]) -> int:
+    """Deliver archived chat messages (chat.signals.chat_messages_archived) to the endpoints that opted in."""
+    rooms = Room.objects.in_bulk({message["room"] for message in messages})
+    created = 0
+    for message in messages:
+        room = rooms.get(message["room"])
+        if room is None:
+            continue
+        data = {
+            "message": {key: message[key] for key in ("id", "text", "kind", "stream", "created_at")},
+            "user": message["user"],
+            "room": _room(room),
+        }
+        created += _deliveries_create(
+            event=Event.CHAT_MESSAGE,
+            object_id=message["id"],
+            data=data,
+            owner_id=room.owner_id,
+            room_id=room.pk,
+        )
+    return created
+
+
+def _deliveries_create(*, event: str, object_id: int, data: dict, owner_id: int, room_id: int | None) -> int:
     endpoints = selectors.endpoints_for_event(event=event, owner_id=owner_id, room_id=room_id)
     if not endpoints:
         return 0

@@ -7,6 +7,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from tests.chat.conftest import chat_redis_flushed, mongo_archive, outbox_add  # noqa: F401
+
 
 class Receiver:
     """A real HTTP server standing in for an integrator's webhook endpoint: it records each request,

@@ -1,5 +1,6 @@
 """Events reach registered endpoints signed, once their transaction commits, through the worker's task;
-failures are retried, then the endpoint is disabled and its owner told."""
+failures are retried, then the endpoint is disabled and its owner told. Real PostgreSQL, Redis, the MongoDB
+stand-in and a local HTTP receiver that checks each signature."""
 
 import pytest
 from django.db import transaction
@@ -178,3 +179,28 @@ def test_the_secret_is_never_logged(receiver, endpoint_for, settings, caplog):
     assert not endpoint.active and caplog.records  # failures and the disabling were logged
     assert endpoint.secret not in caplog.text
     assert all(endpoint.secret not in str(record.__dict__) for record in caplog.records)
+
+
+def test_chat_messages_are_delivered_from_the_archive_flush_when_opted_in(
+    receiver, endpoint_for, mongo_archive, outbox_add
+):
+    import json
+
+    from chat.archive import outbox_flush
+    from streamlite.redis import keys, redis_sync
+
+    room, quiet_room = RoomFactory(), RoomFactory()
+    endpoint_for(quiet_room.owner, ["follow.created"])  # did not opt in
+    endpoint_for(room.owner, ["chat.message"])  # the receiver checks signatures with this one's secret
+    doc = outbox_add(room_id=room.pk, text="hi there", username="fan")
+    outbox_add(room_id=quiet_room.pk, text="elsewhere")
+    assert outbox_flush(consumer="t") == 2
+    [request] = receiver.requests
+    assert request["signed"] and request["body"]["event"] == "chat.message"
+    data = request["body"]["data"]
+    assert data["message"]["id"] == doc["_id"] and data["message"]["text"] == "hi there"
+    assert data["room"]["id"] == room.pk and data["user"]["username"] == "fan"
+    # The batch replayed after a failure: the same message is not delivered again.
+    redis_sync().xadd(keys.CHAT_OUTBOX, {"doc": json.dumps(doc)})
+    outbox_flush(consumer="t")
+    assert len(receiver.requests) == 1
