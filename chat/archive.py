@@ -14,6 +14,8 @@ from datetime import datetime
 import redis
 from pymongo import ASCENDING, DESCENDING, UpdateOne
 
+from chat.signals import chat_messages_archived
+from streamlite.events import send_on_commit
 from streamlite.mongo import MESSAGES, mongo_db
 from streamlite.redis import keys, redis_sync
 
@@ -73,6 +75,22 @@ def _document(raw: str) -> dict:
     return doc
 
 
+def _announced(doc: dict) -> dict:
+    return {
+        "id": doc["_id"],
+        "room": doc["room"],
+        "stream": doc.get("stream"),
+        "user": {
+            "id": doc.get("user"),
+            "username": doc.get("username"),
+            "display_name": doc.get("display_name"),
+        },
+        "text": doc["text"],
+        "kind": doc.get("kind"),
+        "created_at": doc["created_at"].isoformat(),
+    }
+
+
 def outbox_flush(*, batch: int = 500, consumer: str) -> int:
     """Move one batch of the outbox into MongoDB; returns how many entries were handled (0: nothing to
     do). Raises PyMongoError when MongoDB is unavailable: the batch then stays pending for a retry."""
@@ -111,6 +129,9 @@ def outbox_flush(*, batch: int = 500, consumer: str) -> int:
     pipe.xack(keys.CHAT_OUTBOX, GROUP, *entry_ids)
     pipe.xdel(keys.CHAT_OUTBOX, *entry_ids)
     pipe.execute()
+    archived = [_announced(doc) for _id, doc in upserts.items() if (_id, doc["room"]) not in deletes]
+    if archived and chat_messages_archived.has_listeners():
+        send_on_commit(chat_messages_archived, sender=None, messages=archived)
     return len(entries)
 
 

@@ -215,6 +215,19 @@ def notifications_for_new_follower(*, follow_id: int) -> int:
     return _fan_out(recipient_ids=[follow.followed_id], fields=fields)
 
 
+def notification_system_send(*, user_id: int, message: str) -> int:
+    """Tell one user something about their account or settings (a webhook disabled ...), as a system notice."""
+    fields = {
+        "kind": Notification.Kind.SYSTEM,
+        "actor": None,
+        "room": None,
+        "vod": None,
+        "stream": None,
+        "message": _message(message),
+    }
+    return _fan_out(recipient_ids=[user_id], fields=fields)
+
+
 def unread_count_push(*, user_id: int) -> None:
     """Tell the user's open pages their unread count changed (badges in other tabs)."""
     with asyncio.Runner() as runner:

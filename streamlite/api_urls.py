@@ -11,6 +11,7 @@ from notifications import apis as notification_apis
 from rooms import apis as room_apis
 from streams import apis as stream_apis
 from vod import apis as vod_apis
+from webhooks import apis as webhook_apis
 
 # The characters Django's username validator allows: anything else cannot name a user.
 USERNAME = r"(?P<username>[\w.@+-]+)"
@@ -71,6 +72,14 @@ urlpatterns = [
         rf"^rooms/(?P<pk>[0-9]+)/moderators/{USERNAME}/$",
         chat_apis.ModeratorApi.as_view(),
         name="api-moderator",
+    ),
+    path("webhooks/", webhook_apis.EndpointListCreateApi.as_view(), name="api-webhooks"),
+    path("webhooks/<int:pk>/", webhook_apis.EndpointDetailApi.as_view(), name="api-webhook"),
+    path("webhooks/<int:pk>/test/", webhook_apis.EndpointTestApi.as_view(), name="api-webhook-test"),
+    path(
+        "webhooks/<int:pk>/deliveries/",
+        webhook_apis.DeliveryListApi.as_view(),
+        name="api-webhook-deliveries",
     ),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

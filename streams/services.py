@@ -29,7 +29,7 @@ from streamlite.logs import log_context_bind
 from streams import selectors
 from streams.ingest import IngestPublisher, ingest_publishers
 from streams.models import PublishRefusal, RoomRecord, Stream
-from streams.signals import recording_done, stream_started
+from streams.signals import recording_done, stream_ended, stream_started
 
 logger = logging.getLogger(__name__)
 
@@ -176,6 +176,7 @@ def stream_end(*, stream: Stream, reason: str) -> None:
     stream.status, stream.ended_at, stream.end_reason = locked.status, locked.ended_at, locked.end_reason
     transaction.on_commit(partial(room_live_clear, room_id=locked.room_id), robust=True)
     _on_room_state_change(room_id=locked.room_id, status=Room.Status.IDLE)
+    send_on_commit(stream_ended, sender=Stream, stream_id=locked.pk, room_id=locked.room_id)
 
 
 def stream_heartbeat(*, stream: Stream) -> None:

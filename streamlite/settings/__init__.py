@@ -10,3 +10,4 @@ from streamlite.settings.security import *  # noqa: F403
 from streamlite.settings.storage import *  # noqa: F403
 from streamlite.settings.stores import *  # noqa: F403
 from streamlite.settings.vod import *  # noqa: F403
+from streamlite.settings.webhooks import *  # noqa: F403

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "chat",
     "vod",
     "notifications",
+    "webhooks",
     "pages",
 ]
 

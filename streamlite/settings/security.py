@@ -33,3 +33,7 @@ API_JSON_MAX_BYTES = env.int("API_JSON_MAX_BYTES", default=1024 * 1024)
 if not DEBUG:
     SESSION_COOKIE_HTTPONLY = True
     X_FRAME_OPTIONS = "DENY"
+
+# Webhook receivers on loopback, private or link-local addresses (a bot on the same network, tests):
+# off by default, so a URL a user gives cannot reach the server's own or internal services.
+OUTBOUND_ALLOW_PRIVATE = env.bool("OUTBOUND_ALLOW_PRIVATE", default=False)
