@@ -30,6 +30,18 @@ class SignupForm(UserCreationForm):
         return email
 
 
+def image_sides_check(image) -> None:
+    """Refuse an uploaded image (avatar, room cover) wider or taller than AVATAR_MAX_SIDE: a small file can
+    hold a huge canvas (12000×12000 in 17 KB of PNG) that every thumbnail or browser would decode in full."""
+    width, height = image.size
+    if width > AVATAR_MAX_SIDE or height > AVATAR_MAX_SIDE:
+        raise ValidationError(
+            AvatarField.default_error_messages["dimensions"],
+            code="dimensions",
+            params={"width": width, "height": height, "side": AVATAR_MAX_SIDE},
+        )
+
+
 class AvatarField(forms.ImageField):
     """An image Pillow can really read, in a web format, within the size and pixel limits."""
 
@@ -57,13 +69,7 @@ class AvatarField(forms.ImageField):
         image = upload.image
         if image.format not in AVATAR_FORMATS:
             raise ValidationError(self.error_messages["format"], code="format")
-        width, height = image.size
-        if width > AVATAR_MAX_SIDE or height > AVATAR_MAX_SIDE:
-            raise ValidationError(
-                self.error_messages["dimensions"],
-                code="dimensions",
-                params={"width": width, "height": height, "side": AVATAR_MAX_SIDE},
-            )
+        image_sides_check(image)
         # The stored name comes from the real format, never from what the uploader called the file.
         upload.name = f"{uuid.uuid4().hex}.{AVATAR_FORMATS[image.format]}"
         return upload

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from pymongo.errors import PyMongoError
@@ -86,11 +87,42 @@ def _owner_check(*, room: Room, by: User) -> None:
         raise PermissionDenied(_("Only the room's owner or staff may appoint moderators."))
 
 
-def _target_check(*, room: Room, user: User) -> None:
+def _is_moderator(*, room: Room, user: User) -> bool:
+    return room.moderators.filter(pk=user.pk).exists()
+
+
+def _target_check(*, room: Room, user: User, by: User) -> None:
+    """Who may be timed out or banned by whom: never the owner; staff only by staff; a moderator only by
+    the owner or staff, so moderators cannot turn on each other."""
     if user.pk == room.owner_id:
         raise ValidationError(
             _("The room's owner cannot be timed out or banned in their own room."), code="owner"
         )
+    if user.is_staff and not by.is_staff:
+        raise PermissionDenied(_("Staff cannot be timed out or banned by a room's moderators."))
+    if not (by.is_staff or by.pk == room.owner_id) and _is_moderator(room=room, user=user):
+        raise PermissionDenied(_("Only the room's owner or staff may time out or ban a moderator."))
+
+
+def _message_in_room(*, client, room: Room, message_id: int) -> bool | None:
+    """Whether the message was sent in ``room``: True or False when known (the recent list, the archive),
+    None when the archive cannot be asked."""
+    for raw in client.lrange(recent_key(room.pk), 0, -1):
+        try:
+            event = json.loads(raw)
+        except ValueError:
+            continue
+        if (
+            isinstance(event, dict)
+            and event.get("id") == message_id
+            and event.get("type") in ("chat", "danmaku")
+        ):
+            return True
+    try:
+        document = mongo_db()[MESSAGES].find_one({"_id": message_id}, {"room": 1})
+    except PyMongoError:
+        return None
+    return document is not None and document.get("room") == room.pk
 
 
 def _recent_remove(*, room_id: int, message_id: int) -> None:
@@ -116,6 +148,10 @@ def chat_message_delete(*, room: Room, message_id: int, by: User) -> None:
     next_id = client.get(keys.CHAT_NEXT_ID)
     if message_id < 1 or next_id is None or message_id > int(next_id):
         raise ValidationError({"message_id": _("There is no such message.")}, code="not_found")
+    # Another room's message is no message of this room: its moderators must not learn or touch it. With
+    # the archive down the room in the deletion's filter still keeps other rooms' messages safe.
+    if _message_in_room(client=client, room=room, message_id=message_id) is False:
+        raise Http404(_("There is no such message."))
     # First the mark that the flusher reads after each upsert, then MongoDB: whichever order the flush and
     # this run in, the archived document ends up deleted (see chat.archive.outbox_flush).
     client.set(keys.chat_deleted(message_id), room.pk, ex=DELETED_TTL_S)
@@ -149,7 +185,7 @@ def chat_timeout(*, room: Room, user: User, minutes: int, by: User, reason: str 
     _moderation_check(room=room, by=by)
     if minutes not in TIMEOUT_MINUTES:
         raise ValidationError(_("A timeout lasts 5, 60 or 1440 minutes."), code="invalid")
-    _target_check(room=room, user=user)
+    _target_check(room=room, user=user, by=by)
     ban = chat_ban_create(
         user=user, room=room, by=by, reason=reason, expires_at=timezone.now() + timedelta(minutes=minutes)
     )
@@ -161,7 +197,7 @@ def chat_timeout(*, room: Room, user: User, minutes: int, by: User, reason: str 
 def chat_room_ban(*, room: Room, user: User, by: User, reason: str = "") -> ChatBan:
     """Ban ``user`` from the room's chat for good (until lifted); their open sockets close."""
     _moderation_check(room=room, by=by)
-    _target_check(room=room, user=user)
+    _target_check(room=room, user=user, by=by)
     ban = chat_ban_create(user=user, room=room, by=by, reason=reason, expires_at=None)
     _kick_on_commit(room=room, user=user)
     return ban
@@ -172,6 +208,8 @@ def chat_room_ban_lift(*, room: Room, user: User, by: User) -> int:
     """End the user's bans and timeouts in the room (sitewide bans stay, they are staff's); returns how
     many were in force. The rows stay, ended now, as a record."""
     _moderation_check(room=room, by=by)
+    if user.pk == by.pk and not (by.is_staff or by.pk == room.owner_id):
+        raise PermissionDenied(_("Moderators cannot lift their own ban or timeout."))
     now = timezone.now()
     lifted = (
         ChatBan.objects.filter(user=user, room=room)

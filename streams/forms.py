@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounts.forms import image_sides_check
 from accounts.models import StreamerApplication, User
 from rooms.models import Category, Room
 
@@ -40,6 +41,7 @@ class RoomEditForm(forms.ModelForm):
             raise forms.ValidationError(
                 _("The cover must be a JPEG, PNG, WebP or GIF image."), code="cover_format"
             )
+        image_sides_check(image)
         return cover
 
 

@@ -4,6 +4,8 @@ import pytest_asyncio
 from streamlite.redis import keys, redis_sync
 
 ORIGIN = (b"origin", b"http://testserver")
+# Browsers send both: the origin check compares the Origin with the site's own (scheme, Host).
+HOST = (b"host", b"testserver")
 
 
 @pytest.fixture
@@ -35,7 +37,7 @@ async def ws_open(chat_hub):
     opened = []
 
     async def open_socket(room_id, *, user=None, headers=None, app=None, expect_join=True):
-        all_headers = [ORIGIN, *(headers or [])]
+        all_headers = [ORIGIN, HOST, *(headers or [])]
         if user is not None:
             all_headers.append((b"authorization", f"Bearer {AccessToken.for_user(user)}".encode()))
         communicator = WebsocketCommunicator(app or application, f"/ws/rooms/{room_id}/", headers=all_headers)

@@ -435,3 +435,41 @@ async def test_lone_surrogate_is_invalid_without_burning_a_seq(ws_open, room, al
 
     assert error["code"] == "invalid"
     assert after["seq"] == before["seq"] + 1
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        b"http://testserver:9999",
+        b"https://testserver",
+        b"http://127.0.0.1:8000",
+        b"null",
+        b"http://evil.example",
+    ],
+)
+async def test_an_origin_differing_in_scheme_host_or_port_is_refused_even_with_a_session(
+    chat_hub, room, alice, origin
+):
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    await sync_to_async(client.force_login)(alice)
+    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    headers = [(b"origin", origin), (b"host", b"testserver"), (b"cookie", cookie.encode())]
+    communicator = WebsocketCommunicator(application, f"/ws/rooms/{room.pk}/", headers=headers)
+
+    connected, _ = await communicator.connect(timeout=5)
+
+    assert not connected
+
+
+async def test_a_trusted_origin_from_the_settings_is_accepted(chat_hub, room, settings):
+    settings.CSRF_TRUSTED_ORIGINS = ["https://stream.example.com"]
+    headers = [(b"origin", b"https://stream.example.com"), (b"host", b"internal:8000")]
+    communicator = WebsocketCommunicator(application, f"/ws/rooms/{room.pk}/", headers=headers)
+
+    connected, _ = await communicator.connect(timeout=5)
+
+    assert connected
+    await communicator.disconnect()

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import ActivityLog
@@ -131,6 +132,8 @@ def test_delete_after_archiving_marks_the_document_and_tells_the_room(
 def test_delete_before_archiving_is_applied_when_the_message_is_archived(mongo_archive, outbox_add):
     room = RoomFactory()
     doc = outbox_add(room_id=room.pk)
+    # The pipeline stores an accepted message in the recent list and the outbox in one transaction.
+    _recent_push(room.pk, doc["_id"])
     services.chat_message_delete(room=room, message_id=doc["_id"], by=room.owner)
     assert mongo_archive[MESSAGES].count_documents({}) == 0
     outbox_flush(consumer="t")
@@ -147,10 +150,13 @@ def test_a_moderator_cannot_delete_another_rooms_message(mongo_archive, outbox_a
     bystander = outbox_add(room_id=other.pk)
     outbox_flush(consumer="t")  # archives both
     redis_sync().delete(keys.CHAT_OUTBOX)
-    services.chat_message_delete(room=room, message_id=archived["_id"], by=room.owner)
+    with pytest.raises(Http404):
+        services.chat_message_delete(room=room, message_id=archived["_id"], by=room.owner)
     assert mongo_archive[MESSAGES].find_one({"_id": archived["_id"]})["deleted"] is False
     unarchived = outbox_add(room_id=other.pk)
-    services.chat_message_delete(room=room, message_id=unarchived["_id"], by=room.owner)
+    _recent_push(other.pk, unarchived["_id"])
+    with pytest.raises(Http404):
+        services.chat_message_delete(room=room, message_id=unarchived["_id"], by=room.owner)
     outbox_flush(consumer="t")
     assert mongo_archive[MESSAGES].find_one({"_id": unarchived["_id"]})["deleted"] is False
     assert mongo_archive[MESSAGES].find_one({"_id": bystander["_id"]})["deleted"] is False
@@ -241,3 +247,61 @@ def test_rules_update_refuses_out_of_range_values(chat_redis_flushed):
     room = RoomFactory()
     with pytest.raises(ValidationError):
         services.room_chat_rules_update(room=room, by=room.owner, blocked_words=[f"w{n}" for n in range(501)])
+
+
+def test_another_rooms_message_id_through_the_api_is_not_found(mongo_archive, outbox_add):
+    from rest_framework.test import APIClient
+
+    room, other = RoomFactory(), RoomFactory()
+    archived = outbox_add(room_id=other.pk)
+    outbox_flush(consumer="t")
+    api = APIClient()
+    api.force_authenticate(room.owner)
+
+    response = api.post(
+        f"/api/rooms/{room.pk}/moderation/delete/", {"message_id": archived["_id"]}, format="json"
+    )
+
+    assert response.status_code == 404
+    assert set(response.json()["error"]) == {"code", "message", "fields"}
+    assert mongo_archive[MESSAGES].find_one({"_id": archived["_id"]})["deleted"] is False
+
+
+def test_a_banned_moderator_cannot_lift_their_own_ban(chat_redis_flushed):
+    room, moderator = RoomFactory(), UserFactory()
+    room.moderators.add(moderator)
+    services.chat_room_ban(room=room, user=moderator, by=room.owner)
+
+    with pytest.raises(PermissionDenied):
+        services.chat_room_ban_lift(room=room, user=moderator, by=moderator)
+
+    assert chat_ban_active(user_id=moderator.pk, room_id=room.pk) is not None
+
+
+@pytest.mark.parametrize("target_kind", ["staff", "owner", "moderator"])
+def test_a_moderator_cannot_ban_or_time_out_staff_the_owner_or_a_fellow_moderator(
+    chat_redis_flushed, target_kind
+):
+    room, moderator = RoomFactory(), UserFactory()
+    room.moderators.add(moderator)
+    target = {"staff": StaffFactory, "owner": lambda: room.owner, "moderator": UserFactory}[target_kind]()
+    if target_kind == "moderator":
+        room.moderators.add(target)
+
+    for action in [
+        lambda: services.chat_room_ban(room=room, user=target, by=moderator),
+        lambda: services.chat_timeout(room=room, user=target, minutes=5, by=moderator),
+    ]:
+        with pytest.raises((PermissionDenied, ValidationError)):
+            action()
+
+    assert not ChatBan.objects.exists()
+
+
+def test_the_owner_may_still_ban_their_moderator(chat_redis_flushed):
+    room, moderator = RoomFactory(), UserFactory()
+    room.moderators.add(moderator)
+
+    ban = services.chat_room_ban(room=room, user=moderator, by=room.owner)
+
+    assert ban.user == moderator

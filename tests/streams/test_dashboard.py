@@ -313,3 +313,17 @@ def test_live_status_shows_bitrate_resolution_and_viewers(client):
     assert "3500 kbps" in html
     assert "1280x720" in html
     assert "<dd data-status-viewers>12</dd>" in html
+
+
+def test_room_edit_refuses_a_cover_over_the_avatar_pixel_limit(owner_client, room):
+    buffer = io.BytesIO()
+    # Tiny as a file (one bit per pixel, all zero), huge as a canvas.
+    Image.new("1", (12000, 12000)).save(buffer, format="PNG")
+    upload = SimpleUploadedFile("cover.png", buffer.getvalue(), content_type="image/png")
+
+    response = owner_client.post("/dashboard/room/edit/", edit_data(room, cover=upload))
+
+    assert len(buffer.getvalue()) < 100 * 1024
+    assert "cover" in response.context["edit_form"].errors
+    room.refresh_from_db()
+    assert not room.cover
