@@ -33,6 +33,11 @@ def conns_key(room_id: int) -> str:
     return f"chat:room:{room_id}:conns"
 
 
+def signed_in_key(room_id: int) -> str:
+    """Hash of the room's signed-in sockets: socket id -> user id (the viewer list)."""
+    return f"chat:room:{room_id}:users"
+
+
 def stream_stat_key(stream_id: int, stat: str) -> str:
     return f"chat:stream:{stream_id}:{stat}"
 
@@ -74,6 +79,8 @@ async def viewer_join(hub, *, room_id: int, socket, unique_key: str) -> int:
         pipe.zadd(conns_key(room_id), {socket.id: now})
         pipe.zremrangebyscore(conns_key(room_id), "-inf", now - _stale_ms())
         pipe.zcard(conns_key(room_id))
+        if socket.user_id is not None:
+            pipe.hset(signed_in_key(room_id), socket.id, socket.user_id)
         if stream_id is not None:
             pipe.pfadd(stream_stat_key(stream_id, "unique"), unique_key)
             pipe.sadd(STATS_STREAMS_KEY, stream_id)
@@ -88,6 +95,8 @@ async def viewer_leave(hub, *, room_id: int, socket, last_here: bool) -> None:
     stream_id, _ = await room_live_stream(hub, room_id)
     async with hub.redis.pipeline(transaction=False) as pipe:
         pipe.zrem(conns_key(room_id), socket.id)
+        if socket.user_id is not None:
+            pipe.hdel(signed_in_key(room_id), socket.id)
         if stream_id is not None:
             pipe.incrby(
                 stream_stat_key(stream_id, "watch_ms"), int((time.monotonic() - socket.joined_at) * 1000)
@@ -97,6 +106,23 @@ async def viewer_leave(hub, *, room_id: int, socket, last_here: bool) -> None:
     if last_here:
         # No heartbeat of this process will count the room again: settle its count now.
         await viewers_publish_if_changed(hub, room_id=room_id, exclusive=False)
+
+
+def room_viewers_read(*, room_id: int) -> tuple[list[int], int]:
+    """(ids of the signed-in viewers, number of sockets without a user) of the room right now; entries a
+    dead process left behind are skipped here and dropped."""
+    redis = chat_redis()
+    with redis.pipeline(transaction=False) as pipe:
+        pipe.zrangebyscore(conns_key(room_id), _now_ms() - _stale_ms(), "+inf")
+        pipe.hgetall(signed_in_key(room_id))
+        live, signed_in = pipe.execute()
+    live = set(live)
+    gone = [socket_id for socket_id in signed_in if socket_id not in live]
+    if gone:
+        redis.hdel(signed_in_key(room_id), *gone)
+    user_ids = sorted({int(user_id) for socket_id, user_id in signed_in.items() if socket_id in live})
+    anonymous = len(live - set(signed_in))
+    return user_ids, anonymous
 
 
 def _viewer_count_save(room_id: int, count: int) -> None:
