@@ -2,6 +2,7 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from pymongo.errors import PyMongoError
+from redis.exceptions import RedisError
 from rest_framework import exceptions, serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -22,6 +23,12 @@ class ArchiveUnavailable(exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = _("The chat archive is unavailable for a moment; try again shortly.")
     default_code = "archive_unavailable"
+
+
+class PresenceUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = _("Who is watching cannot be told for a moment; try again shortly.")
+    default_code = "presence_unavailable"
 
 
 def room_or_404(pk: int) -> Room:
@@ -92,6 +99,24 @@ class MessageHistoryApi(APIView):
         except PyMongoError as error:
             raise ArchiveUnavailable from error
         return Response(MessageOutputSerializer(found, many=True).data)
+
+
+class ViewerListApi(APIView):
+    permission_classes = [AllowAny]
+
+    class OutputSerializer(serializers.Serializer):
+        signed_in = serializers.IntegerField()
+        anonymous = serializers.IntegerField()
+        users = MessageUserSerializer(many=True)
+
+    @extend_schema(responses=OutputSerializer, summary=_("Who watches the room now"))
+    def get(self, request, pk: int):
+        room = room_or_404(pk)
+        try:
+            viewers = selectors.room_viewers(room_id=room.pk)
+        except RedisError as error:
+            raise PresenceUnavailable from error
+        return Response(self.OutputSerializer(viewers).data)
 
 
 class ModerationApi(APIView):

@@ -13,7 +13,7 @@ from redis.exceptions import RedisError
 
 from chat import events as chat_events
 from rooms.models import Room
-from streamlite.presence import member_count, presence_current
+from streamlite.presence import member_count, members_fresh, presence_current
 from streamlite.redis import keys, redis_sync
 
 logger = logging.getLogger(__name__)
@@ -101,6 +101,17 @@ async def viewer_leave(hub, *, room_id: int, viewer: str, joined_at: float, room
     if room_left:
         # No round of this process publishes the room any more: settle its count now.
         await viewers_publish_if_changed(hub, room_id=room_id, exclusive=False)
+
+
+def room_viewers_read(*, room_id: int) -> tuple[list[int], int]:
+    """(ids of the signed-in viewers, number of anonymous viewers) of the room right now."""
+    user_ids, anonymous = [], 0
+    for member in members_fresh(room_scope(room_id)):
+        if member.startswith("u:"):
+            user_ids.append(int(member[2:]))
+        else:
+            anonymous += 1
+    return sorted(user_ids), anonymous
 
 
 def _viewer_count_save(room_id: int, count: int) -> None:

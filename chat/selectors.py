@@ -7,7 +7,9 @@ from django.db.models import Q
 from django.utils import timezone
 from pymongo import DESCENDING
 
+from accounts.models import User
 from chat.models import ChatBan
+from chat.presence import room_viewers_read
 from chat.wordfilter import words_parse
 from rooms.models import Room
 from streamlite.mongo import MESSAGES, mongo_db
@@ -117,3 +119,18 @@ def messages_search(
     messages = mongo_db()[MESSAGES]
     found = list(messages.find(query).sort("_id", DESCENDING).skip(offset).limit(limit))
     return found, messages.count_documents(query)
+
+
+VIEWER_LIST_MAX = 200
+
+
+def room_viewers(*, room_id: int) -> dict:
+    """Who watches the room now: the signed-in viewers by name (the first VIEWER_LIST_MAX by username),
+    how many are signed in, and how many watch without an account."""
+    user_ids, anonymous = room_viewers_read(room_id=room_id)
+    users = User.objects.filter(pk__in=user_ids, is_active=True).only("username", "display_name")
+    return {
+        "users": list(users.order_by("username")[:VIEWER_LIST_MAX]),
+        "signed_in": len(user_ids),
+        "anonymous": anonymous,
+    }

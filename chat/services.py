@@ -107,7 +107,7 @@ def _target_check(*, room: Room, user: User, by: User) -> None:
 def _message_in_room(*, client, room: Room, message_id: int) -> bool | None:
     """Whether the message was sent in ``room``: True or False when known (the recent list, the archive),
     None when the archive cannot be asked."""
-    for raw in client.lrange(recent_key(room.pk), 0, -1):
+    for raw in client.lrange(keys.chat_recent(room.pk), 0, -1):
         try:
             event = json.loads(raw)
         except ValueError:

@@ -55,6 +55,7 @@ urlpatterns = [
         name="api-vod-danmaku-density",
     ),
     path("rooms/<int:pk>/messages/", chat_apis.MessageHistoryApi.as_view(), name="api-room-messages"),
+    path("rooms/<int:pk>/viewers/", chat_apis.ViewerListApi.as_view(), name="api-room-viewers"),
     path(
         "rooms/<int:pk>/moderation/delete/",
         chat_apis.MessageDeleteApi.as_view(),

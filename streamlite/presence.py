@@ -143,3 +143,8 @@ def members_present(scope: str, members: Iterable[str]) -> list[str]:
     return [
         member for member, score in zip(asked, scores, strict=True) if score is not None and score >= since
     ]
+
+
+def members_fresh(scope: str) -> list[str]:
+    """Every member of the scope with a fresh beat."""
+    return redis_sync().zrangebyscore(keys.presence(scope), stale_before_ms(), "+inf")

@@ -80,6 +80,7 @@ class ChatPanel {
     this.listen();
     if (this.form) this.setUpComposer();
     if (this.canModerate) this.setUpModeration();
+    this.setUpViewerList();
     this.list.addEventListener("scroll", () => this.onScroll());
     this.pill.addEventListener("click", () => this.scrollToEnd());
     this.showStatus("connecting");
@@ -126,6 +127,49 @@ class ChatPanel {
   showViewers(count) {
     const shown = new Intl.NumberFormat(LOCALE).format(count);
     this.viewers.textContent = shown;
+  }
+
+  // ---- who is watching ----
+
+  setUpViewerList() {
+    const toggle = this.root.querySelector("[data-chat-viewers-toggle]");
+    const panel = this.root.querySelector("[data-chat-viewer-list]");
+    if (!toggle || !panel) return;
+    toggle.addEventListener("click", () => {
+      panel.hidden = !panel.hidden;
+      toggle.setAttribute("aria-expanded", String(!panel.hidden));
+      if (!panel.hidden) this.loadViewers(panel);
+    });
+  }
+
+  async loadViewers(panel) {
+    let viewers;
+    try {
+      const response = await fetch(panel.dataset.url, { headers: { Accept: "application/json" } });
+      if (!response.ok) throw new Error(String(response.status));
+      viewers = await response.json();
+    } catch {
+      panel.querySelector("[data-chat-viewer-anonymous]").textContent = STATUS_TEXTS.offline();
+      return;
+    }
+    const names = viewers.users.map((user) => {
+      const item = document.createElement("li");
+      item.className = "chat__viewer";
+      const link = document.createElement("a");
+      link.href = `/u/${encodeURIComponent(user.username)}/`;
+      link.textContent = user.display_name || user.username;
+      link.title = `@${user.username}`;
+      item.append(link);
+      return item;
+    });
+    panel.querySelector("[data-chat-viewer-names]").replaceChildren(...names);
+    panel.querySelector("[data-chat-viewer-empty]").hidden = names.length > 0;
+    const others = viewers.anonymous;
+    panel.querySelector("[data-chat-viewer-anonymous]").textContent = others
+      ? say(ngettext("and %(count)s viewer without an account", "and %(count)s viewers without an account", others), {
+          count: new Intl.NumberFormat(LOCALE).format(others),
+        })
+      : "";
   }
 
   // ---- the list ----

@@ -31,6 +31,7 @@ class LivePlayer {
 
     if (root.dataset.live === "true" && this.url) this.start();
     else this.showOffline();
+    this.tick();
     if (root.dataset.roomId) watchRoomState(root.dataset.roomId, (state) => this.onState(state));
   }
 

@@ -17,6 +17,7 @@ OPERATIONS = {
     "/api/rooms/{id}/stream-key/reset/": {"post"},
     "/api/rooms/{id}/records/": {"get"},
     "/api/rooms/{id}/messages/": {"get"},
+    "/api/rooms/{id}/viewers/": {"get"},
     "/api/rooms/{id}/moderation/delete/": {"post"},
     "/api/rooms/{id}/moderation/timeout/": {"post"},
     "/api/rooms/{id}/moderation/ban/": {"post"},

@@ -8,11 +8,10 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from chat.archive import outbox_flush
-from chat.hub import recent_key
 from chat.models import ChatBan
-from chat.redis_sync import chat_redis
 from rooms.models import Room
 from streamlite.mongo import MESSAGES
+from streamlite.redis import keys, redis_sync
 from tests.api.conftest import assert_error
 from tests.factories import RoomFactory, StaffFactory, UserFactory
 
@@ -88,7 +87,9 @@ def scene(mongo_archive, outbox_add):
     room.moderators.add(moderator)
     message = outbox_add(room_id=room.pk)
     # The pipeline keeps an accepted message in the room's recent list as it queues it for the archive.
-    chat_redis().rpush(recent_key(room.pk), json.dumps({"type": "chat", "id": message["_id"], "text": "x"}))
+    redis_sync().rpush(
+        keys.chat_recent(room.pk), json.dumps({"type": "chat", "id": message["_id"], "text": "x"})
+    )
     return {
         "room": room,
         "owner": room.owner,

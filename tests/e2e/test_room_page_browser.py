@@ -93,3 +93,36 @@ def test_theater_mode_is_remembered_and_fullscreen_keeps_the_danmaku(ingest, pub
     assert again.is_visible("#player [data-player-help]")
     again.screenshot(path=str(ARTIFACTS / "room-fullscreen-help.png"))
     assert errors == []
+
+
+LANGUAGES = ("en", "zh-hans", "ko", "vi")
+# The elements that stick out past the window's right edge (a sideways scroll on a phone).
+WIDER_THAN = """(width) => [...document.querySelectorAll('body *')]
+  .filter((el) => el.getBoundingClientRect().right > width + 1)
+  .map((el) => `${el.tagName}.${el.className}`)"""
+
+
+def test_the_live_room_in_every_language_on_desktop_and_phone(ingest, publishers, chromium):  # noqa: F811
+    room = RoomFactory(description="A stream to look at in four languages.")
+    publishers(ingest.publish_url(stream_key_active(room=room).secret))
+    wait_live(room)
+    for language in LANGUAGES:
+        for name, viewport in (
+            ("desktop", {"width": 1440, "height": 900}),
+            ("phone", {"width": 390, "height": 844}),
+        ):
+            context = chromium.new_context(viewport=viewport, is_mobile=name == "phone")
+            context.add_cookies([{"name": "django_language", "value": language, "url": ingest.web_url}])
+            page = context.new_page()
+            errors = watch(page, f"{ingest.web_url}/rooms/{room.pk}/")
+            page.wait_for_function(
+                "document.querySelector('#player video').currentTime > 0.3", timeout=30_000
+            )
+            assert page.get_attribute("html", "lang") == language
+            assert page.locator(".topbar").bounding_box()["height"] <= 60, (language, name)
+            assert page.locator(".brand img").bounding_box()["width"] == 28, (language, name)
+            assert page.evaluate(WIDER_THAN, viewport["width"]) == [], (language, name)
+            page.hover("#player")
+            page.screenshot(path=str(ARTIFACTS / f"room-{language}-{name}.png"))
+            assert errors == [], (language, name)
+            context.close()
