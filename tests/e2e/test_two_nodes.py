@@ -300,13 +300,20 @@ def test_viewer_count_of_a_room_is_the_sum_over_both_nodes(site):
         for node in site.nodes:
             await until(lambda node=node: api_count(node) == expected, what=f"the API of {node.name}")
 
+    viewers = [UserFactory() for _ in range(5)]
+    path = f"/ws/rooms/{room.pk}/"
+
     async def scenario():
-        on_a = [await connect(site.a, f"/ws/rooms/{room.pk}/") for _ in range(3)]
-        on_b = [await connect(site.b, f"/ws/rooms/{room.pk}/") for _ in range(2)]
-        await counts_settle([*on_a, *on_b], 5)
+        on_a = [await connect(site.a, path, bearer(viewer)) for viewer in viewers[:3]]
+        on_b = [await connect(site.b, path, bearer(viewer)) for viewer in viewers[3:]]
+        # A viewer with a second tab on the other node is still one viewer.
+        second_tab = await connect(site.b, path, bearer(viewers[0]))
+        await counts_settle([*on_a, *on_b, second_tab], 5)
         await on_b[0].close()
-        await counts_settle([*on_a, on_b[1]], 4)
-        for client in [*on_a, on_b[1]]:
+        await counts_settle([*on_a, on_b[1], second_tab], 4)
+        await on_a[0].close()
+        await counts_settle([*on_a[1:], on_b[1], second_tab], 4)  # its tab on B still watches
+        for client in [*on_a[1:], on_b[1], second_tab]:
             await client.close()
 
     asyncio.run(scenario())
