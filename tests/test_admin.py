@@ -32,8 +32,9 @@ from tests.factories import (
     VodFactory,
 )
 from vod.models import Vod
+from webhooks.models import Delivery, Endpoint
 
-OUR_APPS = ("accounts", "rooms", "streams", "chat", "vod", "notifications")
+OUR_APPS = ("accounts", "rooms", "streams", "chat", "vod", "notifications", "webhooks")
 
 
 def _outstanding_token() -> OutstandingToken:
@@ -67,6 +68,14 @@ BUILDERS: dict[type[Model], Callable[[], Model]] = {
     Vod: VodFactory,
     Notification: lambda: Notification.objects.create(
         recipient=UserFactory(), kind=Notification.Kind.SYSTEM, message="Welcome"
+    ),
+    Endpoint: lambda: Endpoint.objects.create(
+        owner=UserFactory(), url="https://hooks.example.com/in", events=["stream.started"]
+    ),
+    Delivery: lambda: Delivery.objects.create(
+        endpoint=Endpoint.objects.create(owner=UserFactory(), url="https://hooks.example.com/in", events=[]),
+        event="stream.started",
+        payload={"id": "x"},
     ),
     # django-axes' records of log-ins and lockouts.
     AccessAttempt: lambda: AccessAttempt.objects.create(

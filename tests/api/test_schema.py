@@ -33,6 +33,10 @@ OPERATIONS = {
     "/api/vods/{id}/view/": {"post"},
     "/api/vods/{id}/danmaku/": {"get"},
     "/api/vods/{id}/danmaku/density/": {"get"},
+    "/api/webhooks/": {"get", "post"},
+    "/api/webhooks/{id}/": {"delete"},
+    "/api/webhooks/{id}/test/": {"post"},
+    "/api/webhooks/{id}/deliveries/": {"get"},
 }
 
 
