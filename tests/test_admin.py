@@ -30,8 +30,9 @@ from tests.factories import (
     VodFactory,
 )
 from vod.models import Vod
+from webhooks.models import Delivery, Endpoint
 
-OUR_APPS = ("accounts", "rooms", "streams", "chat", "vod", "notifications")
+OUR_APPS = ("accounts", "rooms", "streams", "chat", "vod", "notifications", "webhooks")
 
 
 # One way to build a row of every model the admin shows; a newly registered model without one fails
@@ -53,6 +54,14 @@ BUILDERS: dict[type[Model], Callable[[], Model]] = {
     Vod: VodFactory,
     Notification: lambda: Notification.objects.create(
         recipient=UserFactory(), kind=Notification.Kind.SYSTEM, message="Welcome"
+    ),
+    Endpoint: lambda: Endpoint.objects.create(
+        owner=UserFactory(), url="https://hooks.example.com/in", events=["stream.started"]
+    ),
+    Delivery: lambda: Delivery.objects.create(
+        endpoint=Endpoint.objects.create(owner=UserFactory(), url="https://hooks.example.com/in", events=[]),
+        event="stream.started",
+        payload={"id": "x"},
     ),
     # django-axes' records of log-ins and lockouts.
     AccessAttempt: lambda: AccessAttempt.objects.create(

@@ -55,7 +55,11 @@ def test_a_follow_queues_the_new_follower_alert_only_when_committed(broker):
     with transaction.atomic():
         follow, _ = follow_create(follower=fan, followed=streamer)
         assert queued(broker) == []  # not before the commit
-    assert queued(broker) == [("notifications.tasks.notify_new_follower", {"follow_id": follow.pk})]
+    # The broker's list holds the newest first: compared in a fixed order.
+    assert sorted(queued(broker), key=lambda task: task[0]) == [
+        ("notifications.tasks.notify_new_follower", {"follow_id": follow.pk}),
+        ("webhooks.tasks.webhooks_event_fan_out", {"event": "follow.created", "object_id": follow.pk}),
+    ]
 
 
 def test_a_key_reset_queues_the_encoder_drop_only_when_committed(broker):
@@ -83,7 +87,25 @@ def test_a_ready_vod_queues_the_followers_alert_only_when_committed(broker):
     assert queued(broker) == []
     vod = VodFactory(status="processing")
     publish(vod)
-    assert queued(broker) == [("notifications.tasks.notify_new_vod", {"vod_id": vod.pk})]
+    # The broker's list holds the newest first: compared in a fixed order.
+    assert sorted(queued(broker), key=lambda task: task[0]) == [
+        ("notifications.tasks.notify_new_vod", {"vod_id": vod.pk}),
+        ("webhooks.tasks.webhooks_event_fan_out", {"event": "vod.ready", "object_id": vod.pk}),
+    ]
+
+
+def test_a_stream_end_queues_the_webhooks_only_when_committed(broker):
+    from streams.models import Stream
+    from streams.services import stream_end
+    from tests.factories import LiveRoomFactory
+
+    stream = Stream.objects.get(room=LiveRoomFactory(), status=Stream.Status.LIVE)
+    rolled_back(lambda: stream_end(stream=stream, reason="done"))
+    assert queued(broker) == []
+    stream_end(stream=stream, reason="done")
+    assert queued(broker) == [
+        ("webhooks.tasks.webhooks_event_fan_out", {"event": "stream.ended", "object_id": stream.pk})
+    ]
 
 
 def test_a_room_edit_drops_the_cached_chat_rules_only_when_committed():
