@@ -22,6 +22,7 @@ from chat.selectors import RoomChatRules, chat_ban_active, room_chat_rules
 from chat.wordfilter import text_blocked
 from streamlite import metrics
 from streamlite.json_input import JsonRefused, json_loads_limited
+from streamlite.text import text_visible
 
 OUTBOX_KEY = "chat:outbox"
 NEXT_ID_KEY = "chat:next_id"
@@ -107,7 +108,7 @@ def _text_clean(raw) -> str:
         raise Rejected(ErrorCode.INVALID)
     # NFC: Vietnamese typed as letters plus combining marks counts (and is stored) as the letters users see.
     text = unicodedata.normalize("NFC", raw).strip()
-    if not text:
+    if not text_visible(text):
         raise Rejected(ErrorCode.INVALID, _("Type a message first."))
     return text
 
