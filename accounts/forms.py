@@ -8,6 +8,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from accounts.services import username_check
 
 AVATAR_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
 AVATAR_MAX_SIDE = 4096
@@ -21,6 +22,16 @@ class SignupForm(UserCreationForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["email"].required = True
+
+    def clean_username(self) -> str | None:
+        username = super().clean_username()
+        if username is None:  # already refused as taken
+            return None
+        try:
+            username_check(username=username)
+        except ValidationError as error:
+            raise ValidationError(error.message_dict["username"]) from error
+        return username
 
     def clean_email(self) -> str:
         email = User.objects.normalize_email(self.cleaned_data["email"])

@@ -1,5 +1,7 @@
+import unicodedata
 from collections.abc import Callable
 
+from confusable_homoglyphs import confusables
 from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
@@ -11,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import SiteSettings, StreamerApplication, User
+from streamlite.text import INVISIBLE
 
 # The settings row always has this key, so concurrent first reads meet on one row instead of making two.
 SITE_SETTINGS_PK = 1
@@ -97,9 +100,36 @@ def signup_allowed(*, ip_address: str | None) -> bool:
     return count <= settings.SIGNUP_RATE_PER_HOUR
 
 
+def username_skeleton(username: str) -> str:
+    """The Latin look-alike of a name (Cyrillic а → a), case folded: names with one skeleton read the same."""
+    found = confusables.is_confusable(username, preferred_aliases=["latin"], greedy=True) or []
+    latin = {item["character"]: item["homoglyphs"][0]["c"] for item in found if item["homoglyphs"]}
+    return "".join(latin.get(char, char) for char in username).casefold()
+
+
+def username_check(*, username: str, exclude_pk: int | None = None) -> None:
+    """Refuse a name with invisible or compatibility characters, one mixing scripts to imitate another
+    name, and one that reads like an existing user's; raises ValidationError on ``username``."""
+    if INVISIBLE.search(username) or unicodedata.normalize("NFKC", username) != username:
+        raise ValidationError(
+            {"username": _("Use plain letters and digits: no invisible or full-width characters.")},
+            code="username_characters",
+        )
+    others = User.objects.exclude(pk=exclude_pk) if exclude_pk else User.objects.all()
+    skeleton = username_skeleton(username)
+    if confusables.is_dangerous(username) or (
+        skeleton != username.casefold() and others.filter(username__iexact=skeleton).exists()
+    ):
+        raise ValidationError(
+            {"username": _("This username looks like another user's. Please choose another.")},
+            code="username_confusable",
+        )
+
+
 @transaction.atomic
 def user_register(*, username: str, email: str, password: str, display_name: str = "") -> User:
     """Open an account; a username or e-mail taken in any letter case is refused as a field error."""
+    username_check(username=username)
     email = User.objects.normalize_email(email)
     taken = {}
     if User.objects.filter(username__iexact=username).exists():

@@ -23,6 +23,7 @@ from chat.wordfilter import text_blocked
 from streamlite import metrics
 from streamlite.json_input import JsonRefused, json_loads_limited
 from streamlite.redis import keys
+from streamlite.text import text_visible
 
 MODES = ("scroll", "top", "bottom")
 SIZES = ("small", "normal", "big")
@@ -106,7 +107,7 @@ def _text_clean(raw) -> str:
         raise Rejected(ErrorCode.INVALID)
     # NFC: Vietnamese typed as letters plus combining marks counts (and is stored) as the letters users see.
     text = unicodedata.normalize("NFC", raw).strip()
-    if not text:
+    if not text_visible(text):
         raise Rejected(ErrorCode.INVALID, _("Type a message first."))
     return text
 

@@ -1,14 +1,16 @@
 """The per-room word filter: plain words, no regular expressions built from what owners type, so no input
 can make matching slow (no catastrophic backtracking); the cost is linear in text × words."""
 
-import unicodedata
 from collections.abc import Iterable
+
+from streamlite.text import text_fold
 
 
 def word_normalize(word: str) -> str:
-    # NFC so a Vietnamese word typed with combining marks matches the precomposed form, casefold so
-    # "ß"/"SS" and other Unicode case pairs match like ASCII ones do.
-    return unicodedata.normalize("NFC", word).casefold().strip()
+    # NFKC (which composes like NFC, so Vietnamese typed with combining marks matches the precomposed form)
+    # folds full-width and other compatibility forms; invisible characters go; casefold matches "ß"/"SS"
+    # and other Unicode case pairs like ASCII ones.
+    return text_fold(word).strip()
 
 
 def words_parse(text: str) -> tuple[str, ...]:

@@ -473,3 +473,12 @@ async def test_a_trusted_origin_from_the_settings_is_accepted(chat_hub, room, se
 
     assert connected
     await communicator.disconnect()
+
+
+@pytest.mark.parametrize("text", ["\u200b\u200b", "\u00ad", " \u200d\ufeff "])
+async def test_a_message_of_only_invisible_characters_is_refused(ws_open, room, alice, text):
+    sender = await ws_open(room.pk, user=alice)
+
+    await sender.send_json_to({"type": "chat", "text": text, "client_id": "c1"})
+
+    assert (await first(sender, "error"))["code"] == "invalid"

@@ -305,3 +305,10 @@ def test_the_owner_may_still_ban_their_moderator(chat_redis_flushed):
     ban = services.chat_room_ban(room=room, user=moderator, by=room.owner)
 
     assert ban.user == moderator
+
+
+@pytest.mark.parametrize(
+    "text", ["sp\u200bam", "ｓｐａｍ", "sp\u00adam", "S\u200dP\u2060AM now", "\ufeffspam"]
+)
+def test_word_filter_sees_through_invisible_and_full_width_characters(text):
+    assert text_blocked(text, words_parse("spam"))

@@ -82,7 +82,9 @@ def test_danmaku_from_one_page_flies_over_the_other_pages_video_and_fills_its_ch
     wait_live(room)
     viewer = room_page(chromium, ingest.web_url, room, UserFactory())
     sender = room_page(chromium, ingest.web_url, room, UserFactory(display_name="Sender"))
-    viewer.wait_for_function("document.querySelector('#player video').currentTime > 0.5", timeout=30_000)
+    viewer.wait_for_function(
+        "() => document.querySelector('#player video').currentTime > 0.5", timeout=30_000
+    )
 
     text = "hello 弾幕 🎉"
     sender.click("[data-chat-form] input[name=kind][value=danmaku]")
@@ -103,7 +105,7 @@ def test_danmaku_from_one_page_flies_over_the_other_pages_video_and_fills_its_ch
     assert listed.query_selector(".chat__user").text_content() == "Sender"
     # Viewer counts arrive every few seconds, in the chat header and the room heading alike.
     viewer.wait_for_function(
-        "document.querySelector('[data-chat-viewers]').textContent === '2'"
+        "() => document.querySelector('[data-chat-viewers]').textContent === '2'"
         " && document.querySelector('[data-room-viewers]').textContent === '2 viewers'",
         timeout=20_000,
     )

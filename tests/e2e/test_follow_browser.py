@@ -57,7 +57,7 @@ def test_going_live_shows_a_toast_and_the_unread_badge(daphne_server, chromium, 
     page, errors = logged_in_page(chromium, client, daphne_server, follower)
     page.goto(f"{daphne_server}/following/")
     # The socket says the count on connect, which also tells us it is subscribed.
-    page.wait_for_function("document.querySelector('[data-unread-badge]').textContent === '0'")
+    page.wait_for_function("() => document.querySelector('[data-unread-badge]').textContent === '0'")
 
     stream = Stream.objects.create(room=room, started_at=timezone.now(), client_id="1")
     # As the worker would: in a thread of its own, away from the event loop Playwright runs in this one.
@@ -67,6 +67,6 @@ def test_going_live_shows_a_toast_and_the_unread_badge(daphne_server, chromium, 
     toast = page.wait_for_selector(".toast", timeout=10_000)
     assert "<i>Night run</i>" in toast.inner_text()  # user text shown as text
     assert toast.get_attribute("href") == f"/rooms/{room.pk}/"
-    page.wait_for_function("document.querySelector('[data-unread-badge]').textContent === '1'")
+    page.wait_for_function("() => document.querySelector('[data-unread-badge]').textContent === '1'")
     assert page.is_visible("[data-unread-badge]")
     assert errors == []

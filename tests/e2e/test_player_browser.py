@@ -55,7 +55,7 @@ def test_room_page_plays_the_live_stream_and_turns_offline_when_it_ends(ingest, 
     page.goto(f"{ingest.web_url}/rooms/{room.pk}/")
 
     # The playlist appears a second or two after the publish: the player retries until it plays.
-    page.wait_for_function("document.querySelector('#player video').currentTime > 0.5", timeout=30_000)
+    page.wait_for_function("() => document.querySelector('#player video').currentTime > 0.5", timeout=30_000)
     first = video_time(page)
     page.wait_for_timeout(2_000)
     assert video_time(page) > first
@@ -68,7 +68,7 @@ def test_room_page_plays_the_live_stream_and_turns_offline_when_it_ends(ingest, 
     ffmpeg.wait(timeout=10)
     wait_idle(room)
     # The room websocket pushes the new state: no reload.
-    page.wait_for_function("document.querySelector('#player').dataset.live === 'false'", timeout=15_000)
+    page.wait_for_function("() => document.querySelector('#player').dataset.live === 'false'", timeout=15_000)
     assert page.is_visible("#player .player__offline")
     page.screenshot(path=str(ARTIFACTS / "player-offline.png"))
     assert errors == []

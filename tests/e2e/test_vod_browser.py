@@ -86,7 +86,9 @@ def test_vod_plays_with_danmaku_at_their_moment_and_counts_a_view(
                 errors: list[str] = []
                 page.on("pageerror", lambda error: errors.append(str(error)))
                 page.goto(f"{base_url}/vods/{vod.pk}/")
-                page.wait_for_function("document.querySelector('video').readyState >= 1", timeout=20_000)
+                page.wait_for_function(
+                    "() => document.querySelector('video').readyState >= 1", timeout=20_000
+                )
                 page.evaluate(
                     "() => { const v = document.querySelector('video'); v.muted = true; v.play(); }"
                 )
@@ -100,7 +102,9 @@ def test_vod_plays_with_danmaku_at_their_moment_and_counts_a_view(
                     timeout=20_000,
                 ).json_value()
                 assert DANMAKU_VPOS_MS / 1000 - 0.1 <= shown_at <= DANMAKU_VPOS_MS / 1000 + 1.0
-                page.wait_for_function("document.querySelector('video').currentTime > 3", timeout=15_000)
+                page.wait_for_function(
+                    "() => document.querySelector('video').currentTime > 3", timeout=15_000
+                )
                 assert page.locator(".vod-heatmap__cell").count() == 100
                 ARTIFACTS.mkdir(exist_ok=True)
                 page.screenshot(path=str(ARTIFACTS / f"vod-{storage}.png"))
@@ -108,7 +112,7 @@ def test_vod_plays_with_danmaku_at_their_moment_and_counts_a_view(
                 # A seek clears the screen; playing past the comment's moment again shows it again.
                 page.evaluate("() => { document.querySelector('video').currentTime = 0.5; }")
                 page.wait_for_function(
-                    "document.querySelectorAll('.danmaku-layer .danmaku').length === 0", timeout=5_000
+                    "() => document.querySelectorAll('.danmaku-layer .danmaku').length === 0", timeout=5_000
                 )
                 again_at = page.wait_for_function(
                     """() => document.querySelector('.danmaku-layer .danmaku')
