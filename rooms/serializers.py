@@ -19,7 +19,7 @@ class UserBriefSerializer(serializers.Serializer):
 
 class CategoryBriefSerializer(serializers.Serializer):
     slug = serializers.SlugField()
-    name = serializers.CharField()
+    name = serializers.CharField(source="shown_name")
 
 
 class RoomOutputSerializer(serializers.Serializer):
