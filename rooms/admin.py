@@ -1,4 +1,7 @@
+from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -22,8 +25,50 @@ class MaskedStreamKeyMixin:
         return key.revoked_at is None
 
 
+def other_languages() -> list[tuple[str, str]]:
+    return [(code, name) for code, name in settings.LANGUAGES if code != settings.LANGUAGE_CODE]
+
+
+def _name_in(language: str) -> str:
+    return _("Name in %(language)s") % {"language": language}
+
+
+class CategoryForm(forms.ModelForm):
+    """One field per other site language instead of the raw ``names`` JSON."""
+
+    class Meta:
+        model = Category
+        fields = ["name", "slug", "description", "cover", "position"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for code, _language in other_languages():
+            self.initial.setdefault(f"name_{code}", self.instance.names.get(code, ""))
+
+    def save(self, commit=True):
+        self.instance.names = {
+            code: self.cleaned_data[f"name_{code}"].strip()
+            for code, _language in other_languages()
+            if self.cleaned_data.get(f"name_{code}", "").strip()
+        }
+        return super().save(commit)
+
+
+# Declared on the class (the admin builds its form class from the declared fields), one per language.
+for _code, _language in other_languages():
+    CategoryForm.declared_fields[f"name_{_code}"] = CategoryForm.base_fields[f"name_{_code}"] = (
+        forms.CharField(
+            label=lazy(_name_in, str)(_language),
+            max_length=Category._meta.get_field("name").max_length,
+            required=False,
+            help_text=_("Empty: the name above is shown."),
+        )
+    )
+
+
 @admin.register(Category)
 class CategoryAdmin(StaffModelAdmin):
+    form = CategoryForm
     list_display = ("name", "slug", "position", "created_at")
     list_editable = ("position",)
     search_fields = ("name", "slug")

@@ -4,6 +4,7 @@ import secrets
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from streamlite.models import TimeStampedModel
@@ -28,13 +29,20 @@ class Category(TimeStampedModel):
     description = models.TextField(_("description"), blank=True)
     cover = models.ImageField(_("cover"), upload_to="categories/", blank=True)
     position = models.PositiveSmallIntegerField(default=0)
+    # The name in the site's other languages, by language code ({"vi": "Trò chơi"}); ``name`` is the default.
+    names = models.JSONField(_("names in other languages"), default=dict, blank=True)
 
     class Meta:
         ordering = ["position", "name"]
         verbose_name_plural = _("categories")
 
     def __str__(self) -> str:
-        return self.name
+        return self.shown_name
+
+    @property
+    def shown_name(self) -> str:
+        """The name in the active language, when staff gave one, else the default name."""
+        return self.names.get(get_language() or "") or self.name
 
 
 class Room(TimeStampedModel):

@@ -76,7 +76,7 @@ def rooms_search(*, query: str) -> QuerySet[Room]:
 
 def categories_listed() -> QuerySet[Category]:
     """Categories in menu order, each with its ``room_count`` and ``live_count``."""
-    return Category.objects.only("name", "slug", "position").annotate(
+    return Category.objects.only("name", "names", "slug", "position").annotate(
         room_count=Count("rooms"), live_count=Count("rooms", filter=Q(rooms__status=Room.Status.LIVE))
     )
 

@@ -10,7 +10,7 @@ from rooms.models import Room
 
 class CategoryBriefSerializer(serializers.Serializer):
     slug = serializers.SlugField()
-    name = serializers.CharField()
+    name = serializers.CharField(source="shown_name")
 
 
 class RoomOutputSerializer(serializers.Serializer):

@@ -8,7 +8,7 @@ from django.test import Client
 from django.utils import timezone
 
 from tests.e2e.test_player_browser import ARTIFACTS, chromium  # noqa: F401 (fixture)
-from tests.factories import LiveRoomFactory, StreamFactory, UserFactory
+from tests.factories import CategoryFactory, LiveRoomFactory, RoomFactory, StreamFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -61,3 +61,25 @@ def test_streams_list_fits_and_reads(daphne_server, chromium):  # noqa: F811
     assert page.locator("#result_list").bounding_box()["width"] <= changelist["width"]
     page.screenshot(path=str(ARTIFACTS / "admin-streams.png"))
     assert page.errors == []
+
+
+def test_staff_name_a_category_per_language_and_visitors_read_their_own(daphne_server, chromium):  # noqa: F811
+    category = CategoryFactory(name="Games")
+    RoomFactory(category=category)
+    page = staff_page(chromium, daphne_server)
+    page.goto(f"{daphne_server}/admin/rooms/category/{category.pk}/change/")
+    page.fill("#id_name_vi", "Trò chơi")
+    page.fill("#id_name_ko", "게임")
+    page.click("input[name=_save]")
+    page.wait_for_selector(".messagelist .success")
+    category.refresh_from_db()
+    assert category.names == {"vi": "Trò chơi", "ko": "게임"}
+
+    for language, shown in (("vi", "Trò chơi"), ("ko", "게임"), ("zh-hans", "Games"), ("en", "Games")):
+        context = chromium.new_context()
+        context.add_cookies([{"name": "django_language", "value": language, "url": daphne_server}])
+        visitor = context.new_page()
+        visitor.goto(f"{daphne_server}/")
+        assert visitor.locator(".chips .chip").nth(1).inner_text() == shown, language
+        assert visitor.locator(".card .chip").first.inner_text() == shown, language
+        context.close()
