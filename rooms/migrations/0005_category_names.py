@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('rooms', '0002_room_blocked_words'),
+        ('rooms', '0004_room_last_live_at'),
     ]
 
     operations = [
