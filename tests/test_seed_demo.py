@@ -1,6 +1,7 @@
 import io
 
 from django.core.management import call_command
+from django.test import RequestFactory
 
 from accounts.models import User
 from rooms.models import Category, Follow, Room
@@ -47,7 +48,7 @@ def test_demo_room_has_an_active_stream_key_and_a_working_login(db, tmp_path, cl
     password = (tmp_path / "demo-password.txt").read_text().strip()
 
     assert stream_key_active(room=demo_room) is not None
-    assert client.login(username="demo", password=password)
+    assert client.login(request=RequestFactory().post("/accounts/login/"), username="demo", password=password)
 
 
 def test_other_demo_users_cannot_log_in(db, tmp_path):
@@ -78,7 +79,9 @@ def test_ensure_admin_twice_reuses_the_admin_and_its_password(db, tmp_path, clie
     admin = User.objects.get(username="admin")
     assert admin.pk == admin_pk and admin.is_staff and admin.is_superuser
     assert password_file.read_text().strip() == password
-    assert client.login(username="admin", password=password)
+    assert client.login(
+        request=RequestFactory().post("/accounts/login/"), username="admin", password=password
+    )
 
 
 def test_ensure_admin_restores_the_printed_password_after_it_changed(db, tmp_path, client):
@@ -90,4 +93,8 @@ def test_ensure_admin_restores_the_printed_password_after_it_changed(db, tmp_pat
 
     call_command("ensure_admin", password_file=password_file, stdout=io.StringIO())
 
-    assert client.login(username="admin", password=password_file.read_text().strip())
+    assert client.login(
+        request=RequestFactory().post("/accounts/login/"),
+        username="admin",
+        password=password_file.read_text().strip(),
+    )

@@ -1,5 +1,5 @@
 import pytest
-from django.test import Client
+from django.test import Client, RequestFactory
 
 from notifications.models import Notification
 from rooms.models import Follow
@@ -19,7 +19,9 @@ def follow_url(user) -> str:
 def browser(user):
     """A logged-in browser session that enforces CSRF like a real one."""
     client = Client(enforce_csrf_checks=True)
-    assert client.login(username=user.username, password=PASSWORD)
+    assert client.login(
+        request=RequestFactory().post("/accounts/login/"), username=user.username, password=PASSWORD
+    )
     return client
 
 
