@@ -56,6 +56,10 @@ class TrustedProxyMiddleware:
     def __init__(self, app):
         self.app = app
 
+    def __getattr__(self, name):
+        # The wrapped router's attributes (its application_mapping) stay reachable through the wrapper.
+        return getattr(self.app, name)
+
     async def __call__(self, scope, receive, send):
         if scope["type"] in ("http", "websocket"):
             client, scheme = forwarded_client(scope)

@@ -16,7 +16,7 @@ from streamlite.settings.storage import (
 # is refused while locked, by user name and, separately, by address (a guessed password list against one
 # account from many addresses, or many accounts from one address). The lockout is in the activity log.
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "accounts.backends.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
