@@ -40,16 +40,18 @@ def test_bitrate_and_resolution_show_within_seconds_of_going_live(ingest, publis
     ffmpeg = publishers(ingest.publish_url(stream_key_active(room=room).secret))
     wait_live(room)
     page.wait_for_function(
-        "/kbps/.test(document.querySelector('[data-status-bitrate]').textContent)", timeout=20_000
+        "() => /kbps/.test(document.querySelector('[data-status-bitrate]').textContent)", timeout=20_000
     )
-    page.wait_for_function("document.querySelector('[data-status-resolution]').textContent === '640x360'")
+    page.wait_for_function(
+        "() => document.querySelector('[data-status-resolution]').textContent === '640x360'"
+    )
     page.locator("[data-dash-status]").screenshot(path=str(ARTIFACTS / "dashboard-status-live.png"))
 
     ffmpeg.send_signal(signal.SIGINT)
     ffmpeg.wait(timeout=10)
     wait_idle(room)
     page.wait_for_function(
-        "document.querySelector('[data-status-bitrate]').textContent === '—'", timeout=15_000
+        "() => document.querySelector('[data-status-bitrate]').textContent === '—'", timeout=15_000
     )
     assert page.errors == []
 

@@ -14,13 +14,13 @@ def test_the_scripts_speak_the_new_language_right_after_switching(daphne_server,
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(f"{daphne_server}/rooms/{room.pk}/")
-    page.wait_for_function("document.querySelector('[data-chat-status]').textContent === 'Connected'")
+    page.wait_for_function("() => document.querySelector('[data-chat-status]').textContent === 'Connected'")
 
     page.click(".menu--language summary")
     with page.expect_navigation():
         page.click(".menu--language button[value=vi]")
     assert page.get_attribute("html", "lang") == "vi"
     # "Connected" comes from the JavaScript catalogue, not from the server-rendered page.
-    page.wait_for_function("document.querySelector('[data-chat-status]').dataset.state === 'connected'")
+    page.wait_for_function("() => document.querySelector('[data-chat-status]').dataset.state === 'connected'")
     assert page.text_content("[data-chat-status]") == "Đã kết nối"
     assert errors == []

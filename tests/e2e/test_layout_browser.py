@@ -51,7 +51,7 @@ def test_a_toast_keeps_clear_of_the_chat_composer(daphne_server, chromium, viewp
     viewer = FollowFactory(followed=followed.owner).follower
     page = logged_in_page(chromium, daphne_server, viewer, viewport)
     page.goto(f"{daphne_server}/rooms/{watched.pk}/")
-    page.wait_for_function("document.querySelector('[data-unread-badge]').textContent === '0'")
+    page.wait_for_function("() => document.querySelector('[data-unread-badge]').textContent === '0'")
 
     stream = Stream.objects.create(room=followed, started_at=timezone.now(), client_id="1")
     with ThreadPoolExecutor(max_workers=1) as worker:

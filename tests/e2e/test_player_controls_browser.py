@@ -57,7 +57,7 @@ def open_vod(context, base_url: str, vod):
     page.errors = []
     page.on("pageerror", lambda error: page.errors.append(str(error)))
     page.goto(f"{base_url}/vods/{vod.pk}/")
-    page.wait_for_function("document.querySelector('video').readyState >= 1", timeout=20_000)
+    page.wait_for_function("() => document.querySelector('video').readyState >= 1", timeout=20_000)
     return page
 
 
@@ -70,10 +70,10 @@ def test_shortcuts_fullscreen_the_box_and_volume_and_mute_are_remembered(vod_sit
 
     page.keyboard.press("k")
     page.wait_for_function(
-        "!document.querySelector('video').paused && document.querySelector('video').currentTime > 0.3"
+        "() => !document.querySelector('video').paused && document.querySelector('video').currentTime > 0.3"
     )
     page.keyboard.press("f")
-    page.wait_for_function("document.fullscreenElement !== null")
+    page.wait_for_function("() => document.fullscreenElement !== null")
     # The whole box is fullscreen: the danmaku layer and the controls are inside it.
     assert page.evaluate("document.fullscreenElement.matches('[data-player-box]')")
     assert page.evaluate("!!document.fullscreenElement.querySelector('.danmaku-layer')")
@@ -82,7 +82,7 @@ def test_shortcuts_fullscreen_the_box_and_volume_and_mute_are_remembered(vod_sit
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "vod-fullscreen.png"))
     page.keyboard.press("f")
-    page.wait_for_function("document.fullscreenElement === null")
+    page.wait_for_function("() => document.fullscreenElement === null")
 
     page.keyboard.press("ArrowDown")
     page.keyboard.press("ArrowDown")
@@ -143,6 +143,6 @@ def test_danmaku_panel_settings_show_their_values_and_are_remembered(vod_site, c
     again.keyboard.press("Escape")
     again.evaluate("document.activeElement.blur()")
     again.keyboard.press("k")
-    again.wait_for_function("document.querySelector('video').currentTime > 2.6", timeout=10_000)
+    again.wait_for_function("() => document.querySelector('video').currentTime > 2.6", timeout=10_000)
     assert again.locator(".danmaku-layer .danmaku").count() == 0
     assert page.errors == [] and again.errors == []

@@ -44,10 +44,10 @@ def test_heading_badge_and_uptime_follow_a_stream_that_starts_and_ends_after_the
     wait_live(room)
     page.wait_for_selector(".room__meta .badge--live", state="visible", timeout=15_000)
     assert not page.is_visible(".room__meta .badge--offline")
-    page.wait_for_function("/viewer/.test(document.querySelector('[data-room-viewers]').textContent)")
+    page.wait_for_function("() => /viewer/.test(document.querySelector('[data-room-viewers]').textContent)")
     # The uptime appears and ticks although room_state carried no start time.
     page.wait_for_function(
-        "/^\\d\\d:\\d\\d$/.test(document.querySelector('[data-player-uptime]').textContent)"
+        "() => /^\\d\\d:\\d\\d$/.test(document.querySelector('[data-player-uptime]').textContent)"
     )
     first = page.text_content("[data-player-uptime]")
     page.wait_for_timeout(2_100)
@@ -69,7 +69,7 @@ def test_theater_mode_is_remembered_and_fullscreen_keeps_the_danmaku(ingest, pub
     context = chromium.new_context(viewport={"width": 1440, "height": 900})
     page = context.new_page()
     errors = watch(page, f"{ingest.web_url}/rooms/{room.pk}/")
-    page.wait_for_function("document.querySelector('#player video').currentTime > 0.5", timeout=30_000)
+    page.wait_for_function("() => document.querySelector('#player video').currentTime > 0.5", timeout=30_000)
     normal_height = page.locator("#player").bounding_box()["height"]
 
     page.keyboard.press("t")
@@ -86,7 +86,7 @@ def test_theater_mode_is_remembered_and_fullscreen_keeps_the_danmaku(ingest, pub
     assert again.is_visible(".topbar")
 
     again.click("[data-player-action=fullscreen]")
-    again.wait_for_function("document.fullscreenElement?.id === 'player'")
+    again.wait_for_function("() => document.fullscreenElement?.id === 'player'")
     assert again.evaluate("!!document.fullscreenElement.querySelector('.danmaku-layer')")
     assert again.evaluate("!!document.fullscreenElement.querySelector('.danmaku-controls')")
     again.keyboard.press("?")
@@ -116,7 +116,7 @@ def test_the_live_room_in_every_language_on_desktop_and_phone(ingest, publishers
             page = context.new_page()
             errors = watch(page, f"{ingest.web_url}/rooms/{room.pk}/")
             page.wait_for_function(
-                "document.querySelector('#player video').currentTime > 0.3", timeout=30_000
+                "() => document.querySelector('#player video').currentTime > 0.3", timeout=30_000
             )
             assert page.get_attribute("html", "lang") == language
             assert page.locator(".topbar").bounding_box()["height"] <= 60, (language, name)

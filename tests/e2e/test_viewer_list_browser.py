@@ -19,7 +19,7 @@ def test_the_viewer_list_names_signed_in_viewers_and_counts_the_others(daphne_se
     pages = [room_page(chromium, daphne_server, room, user) for user in (ann, None, None)]
     page = room_page(chromium, daphne_server, room, bob)
     page.wait_for_function(
-        "document.querySelector('[data-chat-viewers]').textContent === '4'", timeout=15_000
+        "() => document.querySelector('[data-chat-viewers]').textContent === '4'", timeout=15_000
     )
 
     page.click("[data-chat-viewers-toggle]")
