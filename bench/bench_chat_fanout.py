@@ -30,7 +30,6 @@ SENDERS = int(os.environ.get("BENCH_CHAT_SENDERS", 20))
 SERVERS = os.environ.get("BENCH_CHAT_SERVERS", "uvicorn,daphne,naive").split(",")
 DRAIN_S = 5
 CONNECT_AT_ONCE = 50
-ORIGIN = "http://127.0.0.1"
 
 COMMANDS = {
     "uvicorn": ["uvicorn", "streamlite.asgi:application", "--lifespan", "off", "--log-level", "warning"],
@@ -182,7 +181,7 @@ async def viewer(host: str, port: int, path: str, tally: Tally, index: int, cach
     request = (
         f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\nSec-WebSocket-Version: 13\r\n"
-        f"Origin: {ORIGIN}\r\n\r\n"
+        f"Origin: http://{host}:{port}\r\n\r\n"
     ).encode()
     loop = asyncio.get_running_loop()
     transport, protocol = await loop.create_connection(
@@ -196,7 +195,11 @@ async def sender(url: str, token: str, tally: Tally, outbox: asyncio.Queue) -> N
     headers = {"Authorization": f"Bearer {token}"}
     try:
         async with websockets.connect(
-            url, origin=ORIGIN, additional_headers=headers, compression=None, ping_interval=None
+            url,
+            origin="http" + url.split("/ws/")[0].removeprefix("ws"),
+            additional_headers=headers,
+            compression=None,
+            ping_interval=None,
         ) as ws:
 
             async def read() -> None:
