@@ -348,16 +348,25 @@ class World:
         return token
 
 
-async def load(stack, world, tally: Tally) -> None:
+async def load(stack, world, tally: Tally) -> dict[str, int]:
+    """The timed load; the notification sockets stay until the last VODs are processed, so every push
+    created meanwhile (new VODs come after their stream) had a socket to reach."""
     until = time.monotonic() + SECONDS
-    tasks = [
+    listening = [
+        asyncio.create_task(listener(stack, world, tally, user, until + 3600)) for user in world.listeners
+    ]
+    await asyncio.gather(
         *(page_client(stack, world, tally, i, until) for i in range(PAGE_CLIENTS)),
         *(viewer(stack, tally, world.room_ids[i % len(world.room_ids)], until) for i in range(VIEWERS)),
         *(sender(stack, world, tally, i, until) for i in range(SENDERS)),
-        *(listener(stack, world, tally, user, until) for user in world.listeners),
         *(streamer(stack, world, tally, i, until) for i in range(STREAMERS)),
-    ]
-    await asyncio.gather(*tasks)
+    )
+    vods = await asyncio.to_thread(settle_vods, world, 120)
+    await asyncio.sleep(3)  # the last pushes
+    for task in listening:
+        task.cancel()
+    await asyncio.gather(*listening, return_exceptions=True)
+    return vods
 
 
 # Plain or JSON lines (a JSON log carries the traceback inside a string, so no line anchor).
@@ -411,10 +420,8 @@ def main() -> None:
         world = World()
         tally = Tally()
         started = time.monotonic()
-        asyncio.run(load(stack, world, tally))
+        vods = asyncio.run(load(stack, world, tally))
         elapsed = time.monotonic() - started
-        time.sleep(3)  # the last pushes and log lines
-        vods = settle_vods(world, timeout=120)
         created = pushes_created(world, since)
         connections.close_all()
     finally:
@@ -452,6 +459,7 @@ def main() -> None:
         "pushes_received": received,
         "chat_sent": tally.chat_sent,
         "chat_acked": tally.chat_acked,
+        "chat_answered": tally.chat_acked + sum(tally.chat_errors.values()),
         "chat_errors": tally.chat_errors,
         "viewer_events": tally.viewer_events,
         "viewer_reconnects": tally.viewer_drops,
