@@ -2,16 +2,18 @@
 # make run: installs what is missing, prepares the database and demo data, then starts every process of
 # DESIGN §1 on this machine (web, worker, beat, Redis, the MongoDB stand-in, the ingest when configured).
 # Logs go to var/log/<name>.log; the web log is also shown here. Ctrl-C stops everything started here.
+# VAR_DIR (default var/) holds what this install writes: secrets, logs, services' data, HLS, recordings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
 
 # This is production for a self-hoster: DEBUG stays off unless asked for (DEBUG=1 make run).
 export DEBUG=${DEBUG:-0}
+export VAR_DIR=${VAR_DIR:-$PWD/var}
 export REDIS_PORT=${REDIS_PORT:-6379} MONGO_PORT=${MONGO_PORT:-27017} PG_PORT=${PG_PORT:-5433}
 export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}
 export MONGO_URL=${MONGO_URL:-mongodb://127.0.0.1:$MONGO_PORT/}
-# The local PostgreSQL under var/services unless DATABASE_URL names another database (SQLite included).
+# The local PostgreSQL under $VAR_DIR/services unless DATABASE_URL names another database (SQLite included).
 with_pg=""
 if [ -z "${DATABASE_URL:-}" ]; then
   with_pg=--postgres
@@ -19,10 +21,10 @@ if [ -z "${DATABASE_URL:-}" ]; then
   export DATABASE_URL=postgres://streamlite@127.0.0.1:$PG_PORT/postgres
 fi
 # Secrets drawn on the first start and reused (scripts/make_secrets.py); the environment's own win.
-.venv/bin/python scripts/make_secrets.py var/secrets.env
+.venv/bin/python scripts/make_secrets.py "$VAR_DIR/secrets.env"
 while IFS='=' read -r name value; do
   [ -n "$name" ] && [ -z "${!name:-}" ] && export "$name=$value"
-done <var/secrets.env
+done <"$VAR_DIR/secrets.env"
 # Mail (password reset links) is printed to the web log until EMAIL_URL names an SMTP server.
 export EMAIL_URL=${EMAIL_URL:-consolemail://}
 WEB_HOST=127.0.0.1 WEB_PORT=${WEB_PORT:-8000}
@@ -32,7 +34,7 @@ WEB_HOST=127.0.0.1 WEB_PORT=${WEB_PORT:-8000}
 WEB_WORKERS=${WEB_WORKERS:-2}
 export RTMP_HOOK_BASE_URL=${RTMP_HOOK_BASE_URL:-http://$WEB_HOST:$WEB_PORT}
 PY=.venv/bin/python
-mkdir -p var/log
+mkdir -p "$VAR_DIR/log"
 
 names=()
 pids=()
@@ -53,7 +55,7 @@ cleanup() {
     sleep 0.1
   done
   for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
-  scripts/services.sh stop var/services
+  scripts/services.sh stop "$VAR_DIR/services"
   echo "Stopped."
 }
 trap cleanup EXIT
@@ -61,12 +63,12 @@ trap cleanup EXIT
 trap 'exit 0' INT
 trap 'exit 143' TERM HUP
 
-# start NAME COMMAND...: runs COMMAND in its own process group, output to var/log/NAME.log.
+# start NAME COMMAND...: runs COMMAND in its own process group, output to $VAR_DIR/log/NAME.log.
 start() {
   local name=$1
   shift
-  echo "starting $name: $* (log: var/log/$name.log)"
-  setsid "$@" >"var/log/$name.log" 2>&1 </dev/null &
+  echo "starting $name: $* (log: $VAR_DIR/log/$name.log)"
+  setsid "$@" >"$VAR_DIR/log/$name.log" 2>&1 </dev/null &
   names+=("$name")
   pids+=("$!")
 }
@@ -80,7 +82,7 @@ wait_port() {
   return 1
 }
 
-scripts/services.sh start var/services $with_pg >/dev/null
+scripts/services.sh start "$VAR_DIR/services" $with_pg >/dev/null
 $PY manage.py compilemessages -v0 --ignore=.venv --ignore=node_modules
 # WhiteNoise serves the collected, hashed files when DEBUG is off (the manifest storage).
 $PY manage.py collectstatic --noinput -v0
@@ -91,14 +93,14 @@ $PY manage.py ensure_admin
 # uvicorn rather than Daphne: it carried the chat fan-out benchmark (docs/benchmarks.md); per-message
 # deflate off, or each batch frame would be compressed once per socket instead of serialised once.
 # Several web processes add up their /metrics counters through files in one emptied folder.
-export PROMETHEUS_MULTIPROC_DIR=${PROMETHEUS_MULTIPROC_DIR:-$PWD/var/prometheus}
+export PROMETHEUS_MULTIPROC_DIR=${PROMETHEUS_MULTIPROC_DIR:-$VAR_DIR/prometheus}
 mkdir -p "$PROMETHEUS_MULTIPROC_DIR" && find "$PROMETHEUS_MULTIPROC_DIR" -maxdepth 1 -name '*.db' -delete
 start web .venv/bin/uvicorn --host "$WEB_HOST" --port "$WEB_PORT" --workers "$WEB_WORKERS" --lifespan off --ws-per-message-deflate false --no-proxy-headers streamlite.asgi:application
 start worker .venv/bin/celery -A streamlite worker -l info --concurrency 2
-start beat .venv/bin/celery -A streamlite beat -l info -s var/celerybeat-schedule
+start beat .venv/bin/celery -A streamlite beat -l info -s "$VAR_DIR/celerybeat-schedule"
 if $PY manage.py help render_rtmp_config >/dev/null 2>&1; then
   $PY manage.py render_rtmp_config
-  start ingest nginx -p "$PWD/var/nginx/" -c "$PWD/var/nginx/nginx.conf" -e "$PWD/var/nginx/error.log" -g 'daemon off;'
+  start ingest nginx -p "$VAR_DIR/nginx/" -c "$VAR_DIR/nginx/nginx.conf" -e "$VAR_DIR/nginx/error.log" -g 'daemon off;'
   # Streams an earlier ingest left live (killed, no publish_done) end now, not a reaper round later.
   wait_port "${HLS_HTTP_PORT:-8080}"
   $PY manage.py reconcile_ingest
@@ -110,13 +112,13 @@ wait_port "$WEB_PORT"
 $PY manage.py run_banner --url "http://$WEB_HOST:$WEB_PORT"
 echo "Press Ctrl-C to stop everything."
 
-setsid tail -n +1 -F var/log/web.log &
+setsid tail -n +1 -F "$VAR_DIR/log/web.log" &
 pids+=("$!")
 # Stop everything as soon as any process dies: a half-running site is worse than a clear failure.
 while true; do
   for i in "${!names[@]}"; do
     if ! kill -0 "${pids[$i]}" 2>/dev/null; then
-      echo "${names[$i]} exited; see var/log/${names[$i]}.log" >&2
+      echo "${names[$i]} exited; see $VAR_DIR/log/${names[$i]}.log" >&2
       exit 1
     fi
   done

@@ -8,12 +8,12 @@ from streamlite.settings.base import DEBUG, MIDDLEWARE, VAR_DIR, env, get_random
 RTMP_HOOK_SECRET = env.str(
     "RTMP_HOOK_SECRET", default=get_random_secret_key() if DEBUG else environ.Env.NOTSET
 )
-RTMP_PUBLIC_URL = env.str("RTMP_PUBLIC_URL", default="rtmp://127.0.0.1:1935/live")
-HLS_PUBLIC_URL = env.str("HLS_PUBLIC_URL", default="http://127.0.0.1:8080/hls")
-HLS_ROOT = env.path("HLS_ROOT", default=str(VAR_DIR / "hls"))
-RECORDINGS_ROOT = env.path("RECORDINGS_ROOT", default=str(VAR_DIR / "recordings"))
 RTMP_PORT = env.int("RTMP_PORT", default=1935)
 HLS_HTTP_PORT = env.int("HLS_HTTP_PORT", default=8080)
+RTMP_PUBLIC_URL = env.str("RTMP_PUBLIC_URL", default=f"rtmp://127.0.0.1:{RTMP_PORT}/live")
+HLS_PUBLIC_URL = env.str("HLS_PUBLIC_URL", default=f"http://127.0.0.1:{HLS_HTTP_PORT}/hls")
+HLS_ROOT = env.path("HLS_ROOT", default=str(VAR_DIR / "hls"))
+RECORDINGS_ROOT = env.path("RECORDINGS_ROOT", default=str(VAR_DIR / "recordings"))
 RTMP_HOOK_BASE_URL = env.str("RTMP_HOOK_BASE_URL", default="http://127.0.0.1:8000")
 RTMP_HLS_APP = env.str("RTMP_HLS_APP", default="hls")
 RTMP_UPDATE_INTERVAL_S = env.int("RTMP_UPDATE_INTERVAL_S", default=10)

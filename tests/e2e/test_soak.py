@@ -1,0 +1,49 @@
+"""The soak's short version: `make run`'s own stack (scripts/run.sh) under a minute of ordinary use by
+many people at once, read from the benchmark's summary line (bench/bench_soak.py)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.e2e.conftest import REPO_ROOT
+
+pytestmark = [pytest.mark.e2e]
+
+SHORT = {
+    "SOAK_SECONDS": "60",
+    "SOAK_PAGE_CLIENTS": "10",
+    "SOAK_VIEWERS": "40",
+    "SOAK_SENDERS": "4",
+    "SOAK_STREAMERS": "2",
+    "SOAK_LISTENERS": "4",
+    "SOAK_CYCLE_S": "30",
+    "SOAK_LIVE_S": "15",
+}
+
+
+def test_make_run_stays_sound_under_a_minute_of_ordinary_use():
+    done = subprocess.run(
+        [sys.executable, "bench/bench_soak.py"],
+        cwd=REPO_ROOT,
+        env={**os.environ, **SHORT},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("soak: {")]
+    assert done.returncode == 0 and lines, done.stdout[-3000:] + done.stderr[-3000:]
+    result = json.loads(lines[-1].removeprefix("soak: "))
+    assert result["http_requests"] > 100 and result["http_5xx"] == 0 and result["logged_5xx"] == 0, result
+    assert result["tracebacks"] == {} and result["errors_logged"] == {}, result
+    assert result["go_lives"] >= 2 and result["go_live_failed"] == 0, result
+    assert result["stops"] >= 2 and result["idle_within_5s"] == result["stops"], result
+    assert result["pushes_created"] > 0 and result["pushes_received"] == result["pushes_created"], result
+    # Every message answered: acknowledged, or refused by the rate limit when load bunches a sender's
+    # messages up on arrival (the limiter measures arrival, not sending).
+    assert result["chat_sent"] > 0 and result["chat_answered"] == result["chat_sent"], result
+    assert set(result["chat_errors"]) <= {"rate_limited"}, result
+    assert result["viewer_events"] > 0, result
+    assert set(result["vods"]) == {"ready"}, result
