@@ -143,6 +143,8 @@ class Tally:
     idle_after_stop: list = field(default_factory=list)  # seconds from the encoder's stop to idle
     idle_missed: int = 0
     go_lives: int = 0
+    listening: set = field(default_factory=set)  # listeners subscribed at least once
+    listener_reconnects: int = 0
     go_live_failed: int = 0
 
 
@@ -257,7 +259,10 @@ async def listener(stack, world, tally: Tally, user, until: float) -> None:
                     event = json.loads(raw)
                     if event.get("type") == "notification" and event.get("id"):
                         received.add(event["id"])
+                    elif event.get("type") == "unread" and user.pk not in tally.listening:
+                        tally.listening.add(user.pk)  # sent once subscribed: pushes reach it from now on
         except (OSError, websockets.ConnectionClosed):
+            tally.listener_reconnects += 1
             await asyncio.sleep(0.5)
 
 
@@ -351,10 +356,15 @@ class World:
 async def load(stack, world, tally: Tally) -> dict[str, int]:
     """The timed load; the notification sockets stay until the last VODs are processed, so every push
     created meanwhile (new VODs come after their stream) had a socket to reach."""
-    until = time.monotonic() + SECONDS
     listening = [
-        asyncio.create_task(listener(stack, world, tally, user, until + 3600)) for user in world.listeners
+        asyncio.create_task(listener(stack, world, tally, user, time.monotonic() + 3600))
+        for user in world.listeners
     ]
+    # The followers are online before anyone goes live, as the pushes they should get are counted.
+    deadline = time.monotonic() + 60
+    while len(tally.listening) < len(world.listeners) and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    until = time.monotonic() + SECONDS
     await asyncio.gather(
         *(page_client(stack, world, tally, i, until) for i in range(PAGE_CLIENTS)),
         *(viewer(stack, tally, world.room_ids[i % len(world.room_ids)], until) for i in range(VIEWERS)),
@@ -457,6 +467,7 @@ def main() -> None:
         "go_live_failed": tally.go_live_failed,
         "pushes_created": sent,
         "pushes_received": received,
+        "listener_reconnects": tally.listener_reconnects,
         "chat_sent": tally.chat_sent,
         "chat_acked": tally.chat_acked,
         "chat_answered": tally.chat_acked + sum(tally.chat_errors.values()),
@@ -472,7 +483,7 @@ def main() -> None:
         f"rooms idle within 5 s of the encoder stopping: {result['idle_within_5s']}/{result['stops']} "
         f"(p50 {result['idle_p50_s']} s, max {result['idle_max_s']} s); go-lives {tally.go_lives}, "
         f"{tally.go_live_failed} not live within 15 s\n"
-        f"notification pushes received/created: {received}/{sent}\n"
+        f"notification pushes received/created: {received}/{sent} ({tally.listener_reconnects} reconnects)\n"
         f"chat sent {tally.chat_sent}, acked {tally.chat_acked}, errors {tally.chat_errors}; viewer events "
         f"{tally.viewer_events}, viewer reconnects {tally.viewer_drops}\nVODs by status: {vods}\n"
         f"load average before {' '.join(load_before)}, after {' '.join(result['load_after'])}"
