@@ -2,6 +2,7 @@ import io
 
 from django.core.management import call_command
 from django.test import RequestFactory
+from django.utils import translation
 
 from accounts.models import User
 from rooms.models import Category, Follow, Room
@@ -98,3 +99,23 @@ def test_ensure_admin_restores_the_printed_password_after_it_changed(db, tmp_pat
         username="admin",
         password=password_file.read_text().strip(),
     )
+
+
+def test_demo_categories_have_their_names_in_every_language_and_keep_edited_ones(db, tmp_path):
+    seed(tmp_path)
+    music = Category.objects.get(slug="music")
+    assert _shown(music, "zh-hans") == "音乐"
+    assert (
+        _shown(music, "ko") == "음악" and _shown(music, "vi") == "Âm nhạc" and _shown(music, "en") == "Music"
+    )
+    music.names = {"vi": "Nhạc sống"}
+    music.save(update_fields=["names"])
+
+    seed(tmp_path)
+
+    assert Category.objects.get(slug="music").names == {"vi": "Nhạc sống"}
+
+
+def _shown(category: Category, language: str) -> str:
+    with translation.override(language):
+        return str(category)

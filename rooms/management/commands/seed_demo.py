@@ -24,6 +24,15 @@ CATEGORIES = [
     ("science-tech", "Science & Tech", "Programming, electronics, space and experiments."),
     ("sports", "Sports", "Workouts, match commentary, climbing and running."),
 ]
+# The demo categories' names in the site's other languages (staff edit them in the admin).
+CATEGORY_NAMES = {
+    "just-chatting": {"zh-hans": "闲聊", "ko": "저스트 채팅", "vi": "Trò chuyện"},
+    "games": {"zh-hans": "游戏", "ko": "게임", "vi": "Trò chơi"},
+    "music": {"zh-hans": "音乐", "ko": "음악", "vi": "Âm nhạc"},
+    "art": {"zh-hans": "艺术", "ko": "아트", "vi": "Nghệ thuật"},
+    "science-tech": {"zh-hans": "科学与技术", "ko": "과학 & 기술", "vi": "Khoa học & Công nghệ"},
+    "sports": {"zh-hans": "运动", "ko": "스포츠", "vi": "Thể thao"},
+}
 
 # (username, display name, bio, category slug, room title, room description)
 STREAMERS = [
@@ -145,6 +154,9 @@ class Command(BaseCommand):
             category, _ = Category.objects.get_or_create(
                 slug=slug, defaults={"name": name, "description": description, "position": position}
             )
+            if not category.names:  # names staff already edited stay theirs
+                category.names = CATEGORY_NAMES.get(slug, {})
+                category.save(update_fields=["names"])
             categories.append(category)
         return categories
 
