@@ -109,3 +109,11 @@ def test_status_has_no_viewer_samples_when_offline(client):
     room = RoomFactory()
     client.force_login(room.owner)
     assert client.get("/dashboard/status/").json()["viewers_url"] is None
+
+
+def test_trends_read_in_the_readers_language(client):
+    room = RoomFactory()
+    client.force_login(room.owner)
+    client.cookies["django_language"] = "vi"
+    html = client.get("/dashboard/").content.decode()
+    assert "Xu hướng kênh" in html and "Số giờ phát" in html and "90 ngày" in html
