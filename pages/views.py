@@ -1,4 +1,5 @@
-"""The room page and the profile page: each shows rooms, streams, VODs and chat rights together."""
+"""Pages that show several apps' data together: the room page, the profile, the tag page and search
+(rooms, streams, VODs and chat rights)."""
 
 from django.http import Http404
 from django.shortcuts import render
@@ -7,10 +8,13 @@ from chat.services import moderation_allowed
 from rooms import selectors as room_selectors
 from rooms.cache import anonymous_page
 from rooms.pagination import paginate
+from rooms.views import room_list
 from streams.selectors import user_streams_past
-from vod.selectors import room_vods_ready, user_vods_ready
+from vod.selectors import room_vods_ready, user_vods_ready, vods_of_tag, vods_search
 
 ROOM_PAGE_VODS = 8
+TAG_PAGE_VODS = 12
+SEARCH_MAX_LENGTH = 100
 
 
 @anonymous_page
@@ -37,3 +41,28 @@ def profile(request, username: str):
         "vods_page": paginate(request, user_vods_ready(user=user), param="vpage"),
     }
     return render(request, "accounts/profile.html", context)
+
+
+@anonymous_page
+def tag(request, slug: str):
+    found = room_selectors.tag_by_slug(slug=slug)
+    if found is None:
+        raise Http404
+    extra = {
+        "tag": found,
+        "tag_categories": room_selectors.categories_of_tag(tag=found),
+        "vods": vods_of_tag(tag=found)[:TAG_PAGE_VODS],
+    }
+    return room_list(
+        request, rooms=room_selectors.rooms_browsed(tag=found), template="rooms/tag.html", extra=extra
+    )
+
+
+def search(request):
+    query = request.GET.get("q", "").strip()[:SEARCH_MAX_LENGTH]
+    context = {"query": query}
+    if query:
+        context["rooms_page"] = paginate(request, room_selectors.rooms_search(query=query))
+        context["users_page"] = paginate(request, room_selectors.users_search(query=query), param="upage")
+        context["vods_page"] = paginate(request, vods_search(query=query), param="vpage")
+    return render(request, "rooms/search.html", context)

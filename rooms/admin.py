@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.admin import StaffModelAdmin
-from rooms.models import Category, Follow, Room, StreamKey
+from rooms.models import Category, Follow, Room, StreamKey, Tag
 from rooms.services import stream_key_reset
 
 # What staff see in place of any stream key: it tells a key is there, never which one.
@@ -66,6 +66,13 @@ for _code, _language in other_languages():
     )
 
 
+@admin.register(Tag)
+class TagAdmin(StaffModelAdmin):
+    list_display = ("name", "slug", "created_at")
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+
+
 @admin.register(Category)
 class CategoryAdmin(StaffModelAdmin):
     form = CategoryForm
@@ -73,6 +80,7 @@ class CategoryAdmin(StaffModelAdmin):
     list_editable = ("position",)
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
+    autocomplete_fields = ("tags",)
 
 
 class StreamKeyInline(MaskedStreamKeyMixin, admin.TabularInline):

@@ -47,6 +47,9 @@ class RoomListCreateApi(generics.ListAPIView):
     class FilterSerializer(serializers.Serializer):
         status = serializers.ChoiceField(choices=Room.Status.choices, required=False)
         category = serializers.SlugField(max_length=60, required=False, help_text=_("A category's slug."))
+        tag = serializers.SlugField(
+            max_length=40, required=False, help_text=_("A tag's slug: rooms of the categories with this tag.")
+        )
         q = serializers.CharField(
             max_length=100, required=False, help_text=_("Text in the title or the streamer's name.")
         )
@@ -61,6 +64,7 @@ class RoomListCreateApi(generics.ListAPIView):
         return selectors.rooms_filtered(
             status=filters.validated_data.get("status", ""),
             category_slug=filters.validated_data.get("category", ""),
+            tag_slug=filters.validated_data.get("tag", ""),
             text=filters.validated_data.get("q", ""),
         )
 

@@ -23,6 +23,19 @@ def stream_secret_digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+class Tag(TimeStampedModel):
+    """A word that groups categories across the menu (seed 001's category tags): "fps", "co-op"."""
+
+    name = models.CharField(_("name"), max_length=40, unique=True)
+    slug = models.SlugField(max_length=40, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Category(TimeStampedModel):
     name = models.CharField(_("name"), max_length=60, unique=True)
     slug = models.SlugField(max_length=60, unique=True)
@@ -31,6 +44,7 @@ class Category(TimeStampedModel):
     position = models.PositiveSmallIntegerField(default=0)
     # The name in the site's other languages, by language code ({"vi": "Trò chơi"}); ``name`` is the default.
     names = models.JSONField(_("names in other languages"), default=dict, blank=True)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="categories", verbose_name=_("tags"))
 
     class Meta:
         ordering = ["position", "name"]

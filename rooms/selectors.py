@@ -3,7 +3,7 @@ from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
-from rooms.models import Category, Follow, Room, StreamKey
+from rooms.models import Category, Follow, Room, StreamKey, Tag
 
 
 def follow_count(*, user_field: str, user_ref: str = "pk") -> Coalesce:
@@ -54,12 +54,15 @@ def rooms_listed() -> QuerySet[Room]:
     )
 
 
-def rooms_browsed(*, category: Category | None = None) -> QuerySet[Room]:
-    """Rooms as the home and category pages list them: live ones by viewers, then those that have streamed,
-    the most recently live first; rooms that never streamed come last, so real channels stay on page one."""
+def rooms_browsed(*, category: Category | None = None, tag: Tag | None = None) -> QuerySet[Room]:
+    """Rooms as the home, category and tag pages list them: live ones by viewers, then those that have
+    streamed, the most recently live first; rooms that never streamed come last, so real channels stay on
+    page one."""
     rooms = rooms_listed()
     if category is not None:
         rooms = rooms.filter(category=category)
+    if tag is not None:
+        rooms = rooms.filter(category__tags=tag)
     live_viewers = Case(When(status=Room.Status.LIVE, then=F("viewer_count")), default=Value(0))
     return rooms.order_by(
         "-status", live_viewers.desc(), F("last_live_at").desc(nulls_last=True), "-created_at"
@@ -70,8 +73,18 @@ def rooms_of_owner(*, owner: User) -> QuerySet[Room]:
     return rooms_listed().filter(owner=owner)
 
 
+def categories_matching(*, query: str) -> QuerySet[Category]:
+    """Categories whose name or one of whose tags contains ``query``: a search for "fps" finds the rooms
+    and VODs of every category tagged fps."""
+    return Category.objects.filter(Q(name__icontains=query) | Q(tags__name__icontains=query)).values("pk")
+
+
 def rooms_search(*, query: str) -> QuerySet[Room]:
-    return rooms_listed().filter(Q(title__icontains=query) | Q(description__icontains=query))
+    return rooms_listed().filter(
+        Q(title__icontains=query)
+        | Q(description__icontains=query)
+        | Q(category__in=categories_matching(query=query))
+    )
 
 
 def categories_listed() -> QuerySet[Category]:
@@ -83,6 +96,14 @@ def categories_listed() -> QuerySet[Category]:
 
 def category_by_slug(*, slug: str) -> Category | None:
     return Category.objects.filter(slug=slug).first()
+
+
+def tag_by_slug(*, slug: str) -> Tag | None:
+    return Tag.objects.filter(slug=slug).first()
+
+
+def categories_of_tag(*, tag: Tag) -> QuerySet[Category]:
+    return Category.objects.filter(tags=tag).only("name", "names", "slug", "position")
 
 
 def room_detail(*, pk: int) -> Room | None:
@@ -103,7 +124,12 @@ def follow_of(*, follower: User | AnonymousUser, followed: User) -> Follow | Non
 
 
 def rooms_filtered(
-    *, status: str = "", category_slug: str = "", text: str = "", owner: User | None = None
+    *,
+    status: str = "",
+    category_slug: str = "",
+    tag_slug: str = "",
+    text: str = "",
+    owner: User | None = None,
 ) -> QuerySet[Room]:
     """Rooms as API clients filter them."""
     rooms = rooms_listed()
@@ -111,6 +137,8 @@ def rooms_filtered(
         rooms = rooms.filter(status=status)
     if category_slug:
         rooms = rooms.filter(category__slug=category_slug)
+    if tag_slug:
+        rooms = rooms.filter(category__tags__slug=tag_slug)
     if text:
         rooms = rooms.filter(
             Q(title__icontains=text)

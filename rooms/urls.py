@@ -5,5 +5,4 @@ from rooms import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("c/<slug:slug>/", views.category, name="category"),
-    path("search/", views.search, name="search"),
 ]

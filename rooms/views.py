@@ -5,10 +5,9 @@ from rooms import selectors
 from rooms.cache import anonymous_page
 from rooms.pagination import paginate
 
-SEARCH_MAX_LENGTH = 100
 
-
-def _room_list(request, *, rooms, template: str, extra: dict | None = None):
+def room_list(request, *, rooms, template: str, extra: dict | None = None):
+    """A page of rooms split into its live and other ones (home, category and tag pages)."""
     page = paginate(request, rooms)
     # Rooms arrive live first, so splitting one page keeps the order while giving each part a heading.
     context = {
@@ -22,7 +21,7 @@ def _room_list(request, *, rooms, template: str, extra: dict | None = None):
 
 @anonymous_page
 def home(request):
-    return _room_list(request, rooms=selectors.rooms_browsed(), template="rooms/home.html")
+    return room_list(request, rooms=selectors.rooms_browsed(), template="rooms/home.html")
 
 
 @anonymous_page
@@ -30,18 +29,9 @@ def category(request, slug: str):
     found = selectors.category_by_slug(slug=slug)
     if found is None:
         raise Http404
-    return _room_list(
+    return room_list(
         request,
         rooms=selectors.rooms_browsed(category=found),
         template="rooms/category.html",
         extra={"category": found},
     )
-
-
-def search(request):
-    query = request.GET.get("q", "").strip()[:SEARCH_MAX_LENGTH]
-    context = {"query": query}
-    if query:
-        context["rooms_page"] = paginate(request, selectors.rooms_search(query=query))
-        context["users_page"] = paginate(request, selectors.users_search(query=query), param="upage")
-    return render(request, "rooms/search.html", context)

@@ -49,6 +49,7 @@ urlpatterns = [
     path("vods/<int:pk>/retry/", vod_apis.VodRetryApi.as_view(), name="api-vod-retry"),
     path("vods/<int:pk>/view/", vod_apis.VodViewApi.as_view(), name="api-vod-view"),
     path("vods/<int:pk>/danmaku/", vod_apis.VodDanmakuApi.as_view(), name="api-vod-danmaku"),
+    path("vods/<int:pk>/chat/", vod_apis.VodChatApi.as_view(), name="api-vod-chat"),
     path(
         "vods/<int:pk>/danmaku/density/",
         vod_apis.VodDanmakuDensityApi.as_view(),

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -31,11 +32,17 @@ from streams.forms import (
 )
 from streams.selectors import publish_refusal_reason
 from streams.services import stream_stats_refresh
+from streams.trends import TREND_DAYS, channel_trends, trend_charts
 
 
 def _must_apply(user: User) -> bool:
     # user_may_stream is True whenever the site does not ask streamers to apply.
     return not user_may_stream(user=user)
+
+
+def _trend_days(request: HttpRequest) -> int:
+    asked = request.GET.get("trends", "")
+    return int(asked) if asked in {str(days) for days in TREND_DAYS} else TREND_DAYS[0]
 
 
 def _render_dashboard(request: HttpRequest, **bound_forms) -> HttpResponse:
@@ -52,7 +59,11 @@ def _render_dashboard(request: HttpRequest, **bound_forms) -> HttpResponse:
         return render(request, "dashboard/index.html", context)
 
     key = stream_key_active(room=room)
+    trends = channel_trends(room=room, days=_trend_days(request))
     context.update(
+        trends=trends,
+        trend_day_choices=TREND_DAYS,
+        trend_charts=trend_charts(trends),
         rtmp_url=settings.RTMP_PUBLIC_URL,
         stream_key=key.secret if key else "",
         live_stream=selectors.stream_live(room=room),
@@ -221,5 +232,7 @@ def dashboard_status_view(request: HttpRequest) -> JsonResponse:
             "started_at": stream.started_at.isoformat() if stream else None,
             "bitrate_kbps": stream.bitrate_kbps if stream else None,
             "resolution": stream.resolution if stream else "",
+            # The live viewers chart reads this stream's samples: it starts without a reload.
+            "viewers_url": reverse("dashboard_stream_viewers", args=[stream.pk]) if stream else None,
         }
     )

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from chat.presence import room_live_announce
-from rooms.models import Category, Follow, Room, StreamKey
+from rooms.models import Category, Follow, Room, StreamKey, Tag
 from streams.models import RoomRecord, Stream
 from vod.models import Vod
 
@@ -40,6 +40,15 @@ class CategoryFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"Category {n}")
     slug = factory.Sequence(lambda n: f"category-{n}")
+
+
+class TagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tag
+        django_get_or_create = ("slug",)
+
+    name = factory.Sequence(lambda n: f"tag {n}")
+    slug = factory.Sequence(lambda n: f"tag-{n}")
 
 
 class RoomFactory(factory.django.DjangoModelFactory):

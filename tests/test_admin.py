@@ -18,7 +18,7 @@ from accounts.services import site_settings_get, streamer_application_submit, us
 from chat.models import ChatBan
 from chat.services import chat_ban_create
 from notifications.models import Notification
-from rooms.models import Category, Follow, Room, StreamKey
+from rooms.models import Category, Follow, Room, StreamKey, Tag
 from streams.models import RoomRecord, Stream, ViewerSample
 from tests.factories import (
     CategoryFactory,
@@ -26,6 +26,7 @@ from tests.factories import (
     LiveRoomFactory,
     RoomFactory,
     StreamFactory,
+    TagFactory,
     UserFactory,
     VodFactory,
 )
@@ -44,6 +45,7 @@ BUILDERS: dict[type[Model], Callable[[], Model]] = {
     StreamerApplication: lambda: streamer_application_submit(user=UserFactory(), message="Let me stream"),
     ActivityLog: lambda: activity_record(action=ActivityLog.Action.LOGIN, user=UserFactory()),
     Category: CategoryFactory,
+    Tag: TagFactory,
     Room: RoomFactory,
     StreamKey: lambda: RoomFactory().stream_keys.get(),
     Follow: FollowFactory,

@@ -19,11 +19,11 @@ class VodAdmin(StaffModelAdmin):
         "size_bytes",
         "created_at",
     )
-    list_filter = ("status", "created_at")
+    list_filter = ("status", "category", "created_at")
     date_hierarchy = "created_at"
     search_fields = ("title", "room__title", "room__owner__username")
     list_select_related = ("room",)
-    autocomplete_fields = ("room",)
+    autocomplete_fields = ("room", "category")
     # Written by the VOD pipeline from the recording; staff change title and status only.
     readonly_fields = (
         "stream",

@@ -11,6 +11,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chat.apis import MessageUserSerializer, archived_user
+from rooms.models import Category
+from rooms.serializers import CategoryBriefSerializer
 from vod import selectors, services
 from vod.models import Vod
 
@@ -33,6 +35,8 @@ class VodOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     room = serializers.IntegerField(source="room_id")
     title = serializers.CharField()
+    description = serializers.CharField()
+    category = CategoryBriefSerializer(allow_null=True)
     status = serializers.ChoiceField(choices=Vod.Status.choices)
     progress = serializers.IntegerField(min_value=0, max_value=100)
     duration_s = serializers.IntegerField(allow_null=True)
@@ -84,13 +88,29 @@ class VodListApi(generics.ListAPIView):
         room = serializers.IntegerField(
             min_value=1, max_value=2**63 - 1, required=False, help_text=_("Only this room's VODs.")
         )
+        q = serializers.CharField(
+            max_length=100,
+            required=False,
+            help_text=_("Text in the title, description, room, streamer's name, category or tags."),
+        )
+        category = serializers.SlugField(max_length=60, required=False, help_text=_("A category's slug."))
+        tag = serializers.SlugField(
+            max_length=40, required=False, help_text=_("A tag's slug: VODs of the categories with this tag.")
+        )
 
     serializer_class = VodOwnerOutputSerializer
 
     def get_queryset(self):
         filters = self.FilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
-        return selectors.vods_of_room(room_id=filters.validated_data.get("room"), user=self.request.user)
+        found = filters.validated_data
+        return selectors.vods_filtered(
+            user=self.request.user,
+            room_id=found.get("room"),
+            text=found.get("q", ""),
+            category_slug=found.get("category", ""),
+            tag_slug=found.get("tag", ""),
+        )
 
     @extend_schema(
         parameters=[FilterSerializer],
@@ -102,6 +122,16 @@ class VodListApi(generics.ListAPIView):
 
 class VodUpdateInputSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=Vod._meta.get_field("title").max_length, required=False)
+    description = serializers.CharField(
+        max_length=Vod._meta.get_field("description").max_length, required=False, allow_blank=True
+    )
+    category = serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=Category.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text=_("A category's slug, or null for none."),
+    )
     status = serializers.ChoiceField(
         choices=[(Vod.Status.READY, _("Published")), (Vod.Status.HIDDEN, _("Hidden"))],
         required=False,
@@ -224,6 +254,44 @@ class VodDanmakuApi(APIView):
         documents, truncated = selectors.vod_danmaku(vod=vod, **window.validated_data)
         return Response(
             DanmakuWindowOutputSerializer(
+                {**window.validated_data, "truncated": truncated, "results": documents}
+            ).data
+        )
+
+
+class ChatReplayOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="_id")
+    user = serializers.SerializerMethodField()
+    text = serializers.CharField(default="")
+    vpos_ms = serializers.IntegerField()
+
+    @extend_schema_field(MessageUserSerializer)
+    def get_user(self, document) -> dict:
+        return archived_user(document)
+
+
+class ChatReplayWindowOutputSerializer(serializers.Serializer):
+    from_ms = serializers.IntegerField()
+    to_ms = serializers.IntegerField()
+    truncated = serializers.BooleanField(help_text=_("True when the window held more than the limit."))
+    results = ChatReplayOutputSerializer(many=True)
+
+
+class VodChatApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        parameters=[DanmakuWindowSerializer],
+        responses=ChatReplayWindowOutputSerializer,
+        summary=_("The VOD's chat messages sent between from_ms and to_ms of the stream, by time (≤ 2000)"),
+    )
+    def get(self, request, pk: int):
+        window = DanmakuWindowSerializer(data=request.query_params)
+        window.is_valid(raise_exception=True)
+        vod = _vod_or_404(request, pk)
+        documents, truncated = selectors.vod_chat(vod=vod, **window.validated_data)
+        return Response(
+            ChatReplayWindowOutputSerializer(
                 {**window.validated_data, "truncated": truncated, "results": documents}
             ).data
         )

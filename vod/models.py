@@ -1,7 +1,7 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from rooms.models import Room
+from rooms.models import Category, Room
 from streamlite.models import TimeStampedModel
 from streams.models import Stream
 
@@ -18,6 +18,16 @@ class Vod(TimeStampedModel):
         Stream, null=True, blank=True, on_delete=models.SET_NULL, related_name="vod"
     )
     title = models.CharField(_("title"), max_length=100)
+    # Copied from the room when the VOD is made; the owner edits them afterwards.
+    description = models.TextField(_("description"), max_length=5000, blank=True)
+    category = models.ForeignKey(
+        Category,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="vods",
+        verbose_name=_("category"),
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PROCESSING, db_index=True)
     progress = models.PositiveSmallIntegerField(default=0)
     duration_s = models.PositiveIntegerField(null=True, blank=True)

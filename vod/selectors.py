@@ -6,7 +6,8 @@ from django.core.files.storage import default_storage
 from django.db.models import Q, QuerySet
 
 from accounts.models import User
-from rooms.models import Room
+from rooms.models import Room, Tag
+from rooms.selectors import categories_matching
 from streamlite.mongo import MESSAGES, mongo_db
 from vod.models import Vod
 
@@ -22,7 +23,9 @@ def _is_owner_or_staff(vod: Vod, user: User | AnonymousUser) -> bool:
 
 def vods_visible(*, user: User | AnonymousUser) -> QuerySet[Vod]:
     """Ready VODs for everyone; the owner (and staff) also see their processing, failed and hidden ones."""
-    vods = Vod.objects.select_related("room", "room__owner", "stream").order_by("-created_at", "-pk")
+    vods = Vod.objects.select_related("room", "room__owner", "stream", "category").order_by(
+        "-created_at", "-pk"
+    )
     if not user.is_authenticated:
         return vods.filter(status=Vod.Status.READY)
     if user.is_staff:
@@ -35,8 +38,64 @@ def vods_of_room(*, room_id: int | None, user: User | AnonymousUser) -> QuerySet
     return vods if room_id is None else vods.filter(room_id=room_id)
 
 
+def _text_match(query: str) -> Q:
+    return (
+        Q(title__icontains=query)
+        | Q(description__icontains=query)
+        | Q(room__title__icontains=query)
+        | Q(room__owner__username__icontains=query)
+        | Q(room__owner__display_name__icontains=query)
+        | Q(category__in=categories_matching(query=query))
+    )
+
+
+def vods_filtered(
+    *,
+    user: User | AnonymousUser,
+    room_id: int | None = None,
+    text: str = "",
+    category_slug: str = "",
+    tag_slug: str = "",
+) -> QuerySet[Vod]:
+    """VODs as API clients filter them: by room, by words of their title, description, room, streamer,
+    category or tags, by category and by tag."""
+    vods = vods_of_room(room_id=room_id, user=user)
+    if text:
+        vods = vods.filter(_text_match(text))
+    if category_slug:
+        vods = vods.filter(category__slug=category_slug)
+    if tag_slug:
+        vods = vods.filter(category__tags__slug=tag_slug)
+    return vods
+
+
+def vods_search(*, query: str) -> QuerySet[Vod]:
+    """Ready VODs the search page lists for ``query``, newest first."""
+    return vods_ready().filter(_text_match(query))
+
+
+def vods_of_tag(*, tag: Tag) -> QuerySet[Vod]:
+    return vods_ready().filter(category__tags=tag)
+
+
+def vods_ready() -> QuerySet[Vod]:
+    """Ready VODs with what a card shows, newest first."""
+    return (
+        Vod.objects.filter(status=Vod.Status.READY)
+        .select_related("room", "room__owner", "category")
+        .order_by("-created_at", "-pk")
+    )
+
+
 def vod_visible(*, pk: int, user: User | AnonymousUser) -> Vod | None:
     return vods_visible(user=user).filter(pk=pk).first()
+
+
+def vod_tags(*, vod: Vod) -> QuerySet[Tag]:
+    """The tags of the VOD's category, shown as links on its page."""
+    if vod.category_id is None:
+        return Tag.objects.none()
+    return Tag.objects.filter(categories=vod.category_id)
 
 
 def vod_may_change(*, vod: Vod, user: User | AnonymousUser) -> bool:
@@ -78,38 +137,39 @@ def vod_thumbnail_url(vod: Vod) -> str | None:
     return vod.thumbnail.url if vod.thumbnail else None
 
 
-def _danmaku_filter(vod: Vod) -> dict:
-    return {"stream": vod.stream_id, "kind": "danmaku", "deleted": {"$ne": True}}
+def _replay_filter(vod: Vod, kind: str) -> dict:
+    return {"stream": vod.stream_id, "kind": kind, "deleted": {"$ne": True}}
 
 
-def vod_danmaku(*, vod: Vod, from_ms: int, to_ms: int) -> tuple[list[dict], bool]:
-    """The VOD's danmaku with from_ms <= vpos_ms < to_ms, by vpos; at most DANMAKU_WINDOW_LIMIT.
+REPLAY_FIELDS = {
+    "danmaku": ("username", "display_name", "text", "mode", "color", "size", "lane", "vpos_ms"),
+    "chat": ("username", "display_name", "text", "vpos_ms"),
+}
 
-    Returns the documents and whether the window held more than the limit.
-    """
+
+def _replay_window(*, vod: Vod, kind: str, from_ms: int, to_ms: int) -> tuple[list[dict], bool]:
+    """The VOD's archived messages of ``kind`` with from_ms <= vpos_ms < to_ms, by vpos; at most
+    DANMAKU_WINDOW_LIMIT. Returns the documents and whether the window held more than the limit."""
     if vod.stream_id is None:
         return [], False
-    query = {**_danmaku_filter(vod), "vpos_ms": {"$gte": from_ms, "$lt": to_ms}}
+    query = {**_replay_filter(vod, kind), "vpos_ms": {"$gte": from_ms, "$lt": to_ms}}
     documents = list(
         mongo_db()[MESSAGES]
-        .find(
-            query,
-            {
-                "_id": 1,
-                "username": 1,
-                "display_name": 1,
-                "text": 1,
-                "mode": 1,
-                "color": 1,
-                "size": 1,
-                "lane": 1,
-                "vpos_ms": 1,
-            },
-        )
+        .find(query, {"_id": 1, **dict.fromkeys(REPLAY_FIELDS[kind], 1)})
         .sort([("vpos_ms", 1), ("_id", 1)])
         .limit(DANMAKU_WINDOW_LIMIT + 1)
     )
     return documents[:DANMAKU_WINDOW_LIMIT], len(documents) > DANMAKU_WINDOW_LIMIT
+
+
+def vod_danmaku(*, vod: Vod, from_ms: int, to_ms: int) -> tuple[list[dict], bool]:
+    """The danmaku replayed over the video in this window of the stream."""
+    return _replay_window(vod=vod, kind="danmaku", from_ms=from_ms, to_ms=to_ms)
+
+
+def vod_chat(*, vod: Vod, from_ms: int, to_ms: int) -> tuple[list[dict], bool]:
+    """The chat messages replayed beside the video in this window of the stream."""
+    return _replay_window(vod=vod, kind="chat", from_ms=from_ms, to_ms=to_ms)
 
 
 def vod_danmaku_density(*, vod: Vod, buckets: int) -> dict:
@@ -124,7 +184,8 @@ def vod_danmaku_density(*, vod: Vod, buckets: int) -> dict:
         return cached
     bucket_ms = max(1, -(-duration_ms // buckets))
     cursor = mongo_db()[MESSAGES].find(
-        {**_danmaku_filter(vod), "vpos_ms": {"$gte": 0, "$lt": duration_ms}}, {"_id": 0, "vpos_ms": 1}
+        {**_replay_filter(vod, "danmaku"), "vpos_ms": {"$gte": 0, "$lt": duration_ms}},
+        {"_id": 0, "vpos_ms": 1},
     )
     for document in cursor:
         counts[min(buckets - 1, int(document["vpos_ms"]) // bucket_ms)] += 1

@@ -61,8 +61,15 @@ def _title_for(stream: Stream) -> str:
 
 def vod_for_stream(*, stream: Stream) -> Vod:
     """The stream's one VOD (OneToOne on stream: a second call or a racing worker gets the same row)."""
+    room = stream.room
     vod, _created = Vod.objects.get_or_create(
-        stream=stream, defaults={"room_id": stream.room_id, "title": _title_for(stream)}
+        stream=stream,
+        defaults={
+            "room_id": room.pk,
+            "title": _title_for(stream),
+            "description": room.description,
+            "category_id": room.category_id,
+        },
     )
     return vod
 
@@ -267,10 +274,12 @@ def vod_publish(*, vod: Vod) -> Vod:
 
 @transaction.atomic
 def vod_update(*, vod: Vod, changes: dict[str, Any]) -> Vod:
-    """The owner's edits: ``title``, and ``status`` ready/hidden (publish/hide)."""
-    if "title" in changes:
-        vod.title = changes["title"]
-        vod.save(update_fields=["title", "updated_at"])
+    """The owner's edits: ``title``, ``description``, ``category``, and ``status`` ready/hidden (publish/hide)."""
+    fields = [name for name in ("title", "description", "category") if name in changes]
+    if fields:
+        for name in fields:
+            setattr(vod, name, changes[name])
+        vod.save(update_fields=[*fields, "updated_at"])
     status = changes.get("status")
     if status == Vod.Status.HIDDEN:
         vod = vod_hide(vod=vod, by=vod.room.owner)

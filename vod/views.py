@@ -1,17 +1,35 @@
 """The VOD page and its playlist (served by Django so that segment URLs can be signed per request)."""
 
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.cache import patch_cache_control
-from django.views.decorators.http import require_GET
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
 
 from streamlite.media import media_serve
 from vod import selectors
-from vod.services import STORAGE_ERRORS
+from vod.forms import VodEditForm
+from vod.services import STORAGE_ERRORS, vod_update
 
 # Well below the presigned URLs' lifetime (AWS_QUERYSTRING_EXPIRE), so a cached playlist never lists
 # segment URLs that have already expired.
 PLAYLIST_MAX_AGE_S = 300
+
+
+def _render_detail(request: HttpRequest, vod, *, edit_form: VodEditForm | None = None) -> HttpResponse:
+    is_owner = selectors.vod_may_change(vod=vod, user=request.user)
+    context = {
+        "vod": vod,
+        "tags": selectors.vod_tags(vod=vod),
+        "playable": selectors.vod_playable(vod=vod, user=request.user),
+        "is_owner": is_owner,
+    }
+    if is_owner:
+        context["edit_form"] = edit_form or VodEditForm(instance=vod)
+    return render(request, "vod/vod_detail.html", context, status=400 if edit_form else 200)
 
 
 @require_GET
@@ -22,15 +40,24 @@ def vod_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if not request.user.is_authenticated and not request.session.session_key:
         # Anonymous views are counted per session (POST /api/vods/<id>/view/): give the viewer one.
         request.session["vod_viewer"] = True
-    return render(
-        request,
-        "vod/vod_detail.html",
-        {
-            "vod": vod,
-            "playable": selectors.vod_playable(vod=vod, user=request.user),
-            "is_owner": selectors.vod_may_change(vod=vod, user=request.user),
-        },
-    )
+    return _render_detail(request, vod)
+
+
+@login_required
+@require_POST
+def vod_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """The owner's form on the VOD page: title, description, category."""
+    vod = selectors.vod_visible(pk=pk, user=request.user)
+    if vod is None:
+        raise Http404
+    if not selectors.vod_may_change(vod=vod, user=request.user):
+        raise PermissionDenied
+    form = VodEditForm(request.POST, instance=vod)
+    if not form.is_valid():
+        return _render_detail(request, selectors.vod_visible(pk=pk, user=request.user), edit_form=form)
+    vod_update(vod=vod, changes=form.cleaned_data)
+    messages.success(request, _("The video was saved."))
+    return redirect("vod_detail", pk=vod.pk)
 
 
 @require_GET

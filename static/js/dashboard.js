@@ -1,9 +1,12 @@
 // The streamer dashboard: copy and reveal of the ingest settings, the reset confirmation, the live
-// status panel, and the viewers-over-time chart of past streams (plain SVG, no chart library).
+// status panel with its viewers-over-time chart, and the same chart of past streams (plain SVG, no
+// chart library). The channel trends are drawn on the server (templates/dashboard/_trends.html).
 import { formatUptime, watchRoomState } from "./room_state.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 const STATUS_POLL_MS = 5000;
+// Samples are stored every 30 s (streams/tasks_samples.py); the newest point is the current count.
+const LIVE_CHART_MS = 15_000;
 // The page's language: numbers and clock times as the translated labels around them expect.
 const LOCALE = document.documentElement.lang || undefined;
 const number = (value) => new Intl.NumberFormat(LOCALE).format(value);
@@ -73,8 +76,10 @@ function initStatus() {
     field("label").textContent = live ? gettext("Live") : gettext("Offline");
     field("uptime").textContent = live && startedAt ? formatUptime(Date.now() - startedAt.getTime()) : "—";
   };
+  const liveChart = initLiveChart(panel);
   const onState = (state) => {
     live = state.status === "live";
+    liveChart.update(live, state);
     startedAt = live && state.started_at ? new Date(state.started_at) : live ? startedAt : null;
     if (typeof state.viewer_count === "number") field("viewers").textContent = number(state.viewer_count);
     if (state.bitrate_kbps != null) {
@@ -105,6 +110,46 @@ function initStatus() {
     poll();
     setInterval(poll, STATUS_POLL_MS);
   }
+}
+
+// The status card's chart while live: the stream's samples and, as the newest point, the count now.
+function initLiveChart(panel) {
+  const wrap = panel.querySelector("[data-dash-live-chart]");
+  const box = wrap.querySelector("[data-dash-live-chart-box]");
+  let url = wrap.dataset.url || "";
+  let viewersNow = Number(panel.querySelector("[data-status-viewers]").textContent.replace(/\D/g, "")) || 0;
+  let timer = null;
+  const refresh = async () => {
+    if (!url) return;
+    try {
+      const response = await fetch(url, { credentials: "same-origin" });
+      if (!response.ok) throw new Error(String(response.status));
+      const { samples } = await response.json();
+      drawChart(box, [...samples, [new Date().toISOString(), viewersNow]]);
+    } catch {
+      // The next refresh tries again; the last chart stays meanwhile.
+    }
+  };
+  const start = () => {
+    if (timer !== null) return;
+    refresh();
+    timer = setInterval(refresh, LIVE_CHART_MS);
+  };
+  const stop = () => {
+    clearInterval(timer);
+    timer = null;
+  };
+  if (url && panel.dataset.status === "live") start();
+  return {
+    update(live, state) {
+      if (typeof state.viewer_count === "number") viewersNow = state.viewer_count;
+      if (state.viewers_url) url = state.viewers_url;
+      if (!live) url = ""; // the next stream's samples come with its first status poll
+      wrap.hidden = !live || !url;
+      if (live && url) start();
+      else stop();
+    },
+  };
 }
 
 function svg(tag, attrs, text) {

@@ -33,6 +33,7 @@ OPERATIONS = {
     "/api/vods/{id}/retry/": {"post"},
     "/api/vods/{id}/view/": {"post"},
     "/api/vods/{id}/danmaku/": {"get"},
+    "/api/vods/{id}/chat/": {"get"},
     "/api/vods/{id}/danmaku/density/": {"get"},
     "/api/webhooks/": {"get", "post"},
     "/api/webhooks/{id}/": {"delete"},

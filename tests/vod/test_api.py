@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from tests.api.conftest import assert_error
-from tests.factories import StreamFactory, UserFactory, VodFactory
+from tests.factories import CategoryFactory, StreamFactory, TagFactory, UserFactory, VodFactory
 from vod.models import Vod
 
 pytestmark = pytest.mark.django_db
@@ -58,7 +58,8 @@ def test_detail_has_the_design_shape(api, vods):
     vod = vods["ready"]
     body = api.get(f"/api/vods/{vod.pk}/").json()
     assert set(body) == {
-        "id", "room", "title", "status", "progress", "duration_s", "hls_url", "thumbnail_url", "view_count", "created_at",
+        "id", "room", "title", "description", "category", "status", "progress", "duration_s", "hls_url",
+        "thumbnail_url", "view_count", "created_at",
     }  # fmt: skip
     assert body["hls_url"] == f"http://testserver/vods/{vod.pk}/playlist.m3u8"
     assert (body["room"], body["status"]) == (vod.room_id, "ready")
@@ -101,11 +102,50 @@ def test_an_unprocessed_vod_cannot_be_published(vods):
     assert_error(response, 400, "not_ready")
 
 
+def test_owner_describes_and_categorises_and_clears_the_category(vods):
+    vod = vods["ready"]
+    category = CategoryFactory(name="Speedruns", slug="speedruns")
+    owner = signed_in(vod.room.owner)
+    body = owner.patch(
+        f"/api/vods/{vod.pk}/", {"description": "Any% in 41 min", "category": "speedruns"}, format="json"
+    ).json()
+    assert body["description"] == "Any% in 41 min"
+    assert body["category"] == {"slug": "speedruns", "name": "Speedruns"}
+    vod.refresh_from_db()
+    assert (vod.description, vod.category) == ("Any% in 41 min", category)
+    assert owner.patch(f"/api/vods/{vod.pk}/", {"category": None}, format="json").json()["category"] is None
+
+
+def test_others_cannot_describe_a_vod(vods):
+    vod = vods["ready"]
+    response = signed_in(UserFactory()).patch(f"/api/vods/{vod.pk}/", {"description": "mine"}, format="json")
+    assert_error(response, 403)
+    vod.refresh_from_db()
+    assert vod.description == ""
+
+
+def test_list_filters_by_text_category_and_tag(api):
+    fps = TagFactory(name="FPS", slug="fps")
+    shooters = CategoryFactory(name="Shooters", slug="shooters")
+    shooters.tags.add(fps)
+    tagged = VodFactory(title="Ranked night", category=shooters)
+    described = VodFactory(title="Chill", description="learning the piano")
+    VodFactory(title="Other")
+    assert ids(api.get("/api/vods/?tag=fps")) == {tagged.pk}
+    assert ids(api.get("/api/vods/?category=shooters")) == {tagged.pk}
+    assert ids(api.get("/api/vods/?q=PIANO")) == {described.pk}
+    assert ids(api.get("/api/vods/?q=fps")) == {tagged.pk}  # a tag's name finds its categories' VODs
+    assert ids(api.get(f"/api/vods/?q={tagged.room.owner.username}")) == {tagged.pk}
+    assert_error(api.get("/api/vods/?tag=not%20a%20slug"), 400, fields=("tag",))
+
+
 def test_bad_patch_input_is_a_400(vods):
     owner = signed_in(vods["ready"].room.owner)
     url = f"/api/vods/{vods['ready'].pk}/"
     assert_error(owner.patch(url, {"status": "failed"}, format="json"), 400, fields=("status",))
     assert_error(owner.patch(url, {"title": "x" * 101}, format="json"), 400, fields=("title",))
+    assert_error(owner.patch(url, {"category": "no-such"}, format="json"), 400, fields=("category",))
+    assert_error(owner.patch(url, {"description": "x" * 5001}, format="json"), 400, fields=("description",))
 
 
 @pytest.mark.parametrize(
@@ -241,6 +281,28 @@ class TestDanmaku:
         assert body["counts"] == [4, 0, 0, 0]
         assert len(api.get(f"/api/vods/{vod.pk}/danmaku/density/").json()["counts"]) == 100
         assert_error(api.get(f"/api/vods/{vod.pk}/danmaku/density/?buckets=0"), 400, "invalid")
+
+    def test_chat_replay_lists_the_chat_by_time_without_danmaku_or_deleted_ones(
+        self, api, vod, mongo_isolated
+    ):
+        mongo_isolated.messages.insert_many(
+            [
+                {**danmaku_doc(20, vod.stream_id, 4000), "kind": "chat", "text": "gg"},
+                {**danmaku_doc(21, vod.stream_id, 1300, deleted=True), "kind": "chat"},
+            ]
+        )
+        body = api.get(f"/api/vods/{vod.pk}/chat/?from_ms=0&to_ms=600000").json()
+        assert [item["id"] for item in body["results"]] == [7, 20]
+        assert body["results"][1] == {
+            "id": 20, "user": {"username": "ann", "display_name": "Ann"}, "text": "gg", "vpos_ms": 4000,
+        }  # fmt: skip
+        assert api.get(f"/api/vods/{vod.pk}/chat/?from_ms=1300&to_ms=4000").json()["results"] == []
+        assert_error(
+            api.get(f"/api/vods/{vod.pk}/chat/?from_ms=9&to_ms=9"), 400, "invalid", fields=("to_ms",)
+        )
+
+    def test_others_get_no_chat_of_unpublished_vods(self, api, vods, mongo_isolated):
+        assert_error(api.get(f"/api/vods/{vods['hidden'].pk}/chat/?from_ms=0&to_ms=10"), 404)
 
     def test_others_get_no_danmaku_of_unpublished_vods(self, api, vods, mongo_isolated):
         assert_error(api.get(f"/api/vods/{vods['hidden'].pk}/danmaku/?from_ms=0&to_ms=10"), 404)

@@ -14,6 +14,7 @@ from celery.signals import task_retry
 from django.core.files.storage import default_storage
 from django.test import Client
 
+from tests.factories import RoomFactory, StreamFactory
 from vod import services
 from vod.models import Vod
 from vod.selectors import vod_playlist
@@ -305,3 +306,17 @@ def test_followers_are_notified_once_the_vod_is_ready(
     with django_capture_on_commit_callbacks(execute=True):
         services.vod_process(stream=stream)
     assert notes.count() == 1
+
+
+def test_a_new_vod_takes_the_rooms_description_and_category(db):
+    room = RoomFactory(description="Weekly chess with viewers")
+    stream = StreamFactory(room=room)
+    category = room.category
+    vod = services.vod_for_stream(stream=stream)
+    assert (vod.description, vod.category) == ("Weekly chess with viewers", category)
+    # Later edits of the room leave the VOD as it was made.
+    room.description = "Now a cooking show"
+    room.category = None
+    room.save()
+    vod.refresh_from_db()
+    assert (vod.description, vod.category) == ("Weekly chess with viewers", category)
