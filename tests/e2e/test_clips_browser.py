@@ -22,6 +22,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from clips.models import Clip
 from rooms.selectors import stream_key_active
 from streamlite.mongo import MESSAGES, mongo_db
+from streamlite.settings.storage import MEDIA_ROOT as SERVER_MEDIA_ROOT
 from streams.hls import live_fragments
 from streams.previews import stream_previews_capture
 from tests.e2e.conftest import REPO_ROOT, free_port
@@ -63,7 +64,28 @@ def preview_of(client, room) -> tuple[str, str]:
         return url, hashlib.sha256(frame.read()).hexdigest()
 
 
-def test_live_previews_clips_embeds_and_overlays(ingest, publishers, chromium, client, tmp_path):  # noqa: F811
+def screenshots(chromium, url: str, name: str, *, session: str = "", open_share: bool = False) -> None:  # noqa: F811
+    """Look at a page as a user would, wide and narrow; no script error or failed request may show."""
+    for width, height in ((1440, 900), (390, 844)):
+        context = chromium.new_context(viewport={"width": width, "height": height})
+        if session:
+            context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": url}])
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error, errors=errors: errors.append(str(error)))
+        page.on("console", lambda m, errors=errors: errors.append(m.text) if m.type == "error" else None)
+        page.goto(url)
+        page.wait_for_load_state("networkidle")
+        if open_share:
+            page.click(".share-menu > summary")
+        page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"))
+        context.close()
+        assert errors == [], (url, errors)
+
+
+def test_live_previews_clips_embeds_and_overlays(ingest, publishers, chromium, client, tmp_path, settings):  # noqa: F811
+    # Frames go where the web server serves media from, so pages can show them.
+    settings.MEDIA_ROOT = str(SERVER_MEDIA_ROOT)
     room = RoomFactory()
     publishers(ingest.publish_url(stream_key_active(room=room).secret))
     wait_live(room)
@@ -81,6 +103,16 @@ def test_live_previews_clips_embeds_and_overlays(ingest, publishers, chromium, c
     assert stream_previews_capture() == 1
     second = preview_of(client, room)
     assert first[0] != second[0] and first[1] != second[1]
+    ARTIFACTS.mkdir(exist_ok=True)
+    screenshots(chromium, f"{ingest.web_url}/", "home-live-preview")
+    client.force_login(room.owner)
+    screenshots(
+        chromium,
+        f"{ingest.web_url}/rooms/{room.pk}/",
+        "room-clip-share",
+        session=client.cookies[settings.SESSION_COOKIE_NAME].value,
+        open_share=True,
+    )
 
     # A clip of the last 10 s, ready within seconds, 9-11 s long.
     viewer = UserFactory()
@@ -98,7 +130,6 @@ def test_live_previews_clips_embeds_and_overlays(ingest, publishers, chromium, c
          "color": "#ffcc00", "size": "big", "lane": 0, "vpos_ms": clip.start_ms + 1500,
          "created_at": datetime.now(UTC), "client_id": "c1", "deleted": False}
     )  # fmt: skip
-    ARTIFACTS.mkdir(exist_ok=True)
     try:
         for width, height in ((1440, 900), (390, 844)):
             page = chromium.new_page(viewport={"width": width, "height": height})
