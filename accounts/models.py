@@ -63,6 +63,14 @@ class SiteSettings(models.Model):
         default=False,
         help_text=_("When on, users apply to stream and wait for staff."),
     )
+    embed_allowed_origins = models.TextField(
+        _("sites allowed to embed the player"),
+        blank=True,
+        help_text=_(
+            "One origin per line, such as https://blog.example.org, may show the embed pages in a frame; "
+            "empty: every site. Other pages never show in a frame."
+        ),
+    )
 
     class Meta:
         verbose_name = _("site settings")

@@ -5,6 +5,7 @@ from django.http import Http404
 from django.shortcuts import render
 
 from chat.services import moderation_allowed
+from clips.selectors import room_clips, user_clips
 from rooms import selectors as room_selectors
 from rooms.cache import anonymous_page
 from rooms.pagination import paginate
@@ -15,6 +16,7 @@ from vod.selectors import room_vods_ready, user_vods_ready, vods_of_tag, vods_se
 ROOM_PAGE_VODS = 8
 TAG_PAGE_VODS = 12
 SEARCH_MAX_LENGTH = 100
+ROOM_PAGE_CLIPS = 8
 
 
 @anonymous_page
@@ -25,6 +27,7 @@ def room_detail(request, pk: int):
     context = {
         "room": room,
         "vods": room_vods_ready(room=room)[:ROOM_PAGE_VODS],
+        "clips": room_clips(room=room)[:ROOM_PAGE_CLIPS],
         "can_moderate": moderation_allowed(room=room, user=request.user),
     }
     return render(request, "rooms/room_detail.html", context)
@@ -39,6 +42,7 @@ def profile(request, username: str):
         "rooms_page": paginate(request, room_selectors.rooms_of_owner(owner=user)),
         "streams_page": paginate(request, user_streams_past(user=user), param="spage"),
         "vods_page": paginate(request, user_vods_ready(user=user), param="vpage"),
+        "clips_page": paginate(request, user_clips(user=user), param="cpage"),
     }
     return render(request, "accounts/profile.html", context)
 

@@ -41,6 +41,7 @@ class RoomInputSerializer(serializers.Serializer):
 
 class RoomUpdateInputSerializer(RoomInputSerializer):
     allow_comments = serializers.BooleanField(required=False)
+    clips_allowed = serializers.BooleanField(required=False)
 
 
 class RoomListCreateApi(generics.ListAPIView):

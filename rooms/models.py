@@ -89,6 +89,9 @@ class Room(TimeStampedModel):
         blank=True,
         help_text=_("One word or phrase per line; chat messages containing one are refused."),
     )
+    clips_allowed = models.BooleanField(_("allow clips"), default=True)
+    # A recent frame of the live stream, written by streams every PREVIEW_INTERVAL_S; shown only while live.
+    preview = models.ImageField(upload_to="previews/", blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -100,6 +103,10 @@ class Room(TimeStampedModel):
     @property
     def is_live(self) -> bool:
         return self.status == self.Status.LIVE
+
+    @property
+    def live_preview_url(self) -> str | None:
+        return self.preview.url if self.is_live and self.preview else None
 
 
 class StreamKey(models.Model):

@@ -25,6 +25,7 @@ class RoomOutputSerializer(serializers.Serializer):
     category = CategoryBriefSerializer(allow_null=True)
     hls_url = serializers.SerializerMethodField()
     started_at = serializers.DateTimeField(source="live_started_at", allow_null=True)
+    preview_url = serializers.CharField(source="live_preview_url", allow_null=True)
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_cover_url(self, room: Room) -> str | None:
@@ -41,6 +42,7 @@ class RoomOutputSerializer(serializers.Serializer):
 class RoomDetailOutputSerializer(RoomOutputSerializer):
     description = serializers.CharField()
     allow_comments = serializers.BooleanField()
+    clips_allowed = serializers.BooleanField()
 
 
 class StreamKeyOutputSerializer(serializers.Serializer):

@@ -66,7 +66,9 @@ def follow_notify_set(*, follower: User, followed: User, notify: bool) -> Follow
     return follow
 
 
-ROOM_EDITABLE_FIELDS = frozenset({"title", "description", "category", "cover", "allow_comments"})
+ROOM_EDITABLE_FIELDS = frozenset(
+    {"title", "description", "category", "cover", "allow_comments", "clips_allowed"}
+)
 
 
 @transaction.atomic

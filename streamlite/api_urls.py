@@ -7,6 +7,7 @@ from rest_framework.permissions import AllowAny
 
 from accounts import apis as account_apis
 from chat import apis as chat_apis
+from clips import apis as clip_apis
 from notifications import apis as notification_apis
 from rooms import apis as room_apis
 from streams import apis as stream_apis
@@ -55,6 +56,12 @@ urlpatterns = [
         vod_apis.VodDanmakuDensityApi.as_view(),
         name="api-vod-danmaku-density",
     ),
+    path("rooms/<int:pk>/clips/", clip_apis.RoomClipCreateApi.as_view(), name="api-room-clips"),
+    path("vods/<int:pk>/clips/", clip_apis.VodClipCreateApi.as_view(), name="api-vod-clips"),
+    path("clips/", clip_apis.ClipListApi.as_view(), name="api-clips"),
+    path("clips/<str:slug>/", clip_apis.ClipDetailApi.as_view(), name="api-clip"),
+    path("clips/<str:slug>/view/", clip_apis.ClipViewApi.as_view(), name="api-clip-view"),
+    path("clips/<str:slug>/danmaku/", clip_apis.ClipDanmakuApi.as_view(), name="api-clip-danmaku"),
     path("rooms/<int:pk>/messages/", chat_apis.MessageHistoryApi.as_view(), name="api-room-messages"),
     path("rooms/<int:pk>/viewers/", chat_apis.ViewerListApi.as_view(), name="api-room-viewers"),
     path(

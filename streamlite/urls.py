@@ -52,6 +52,7 @@ urlpatterns = [
     path("notifications/", include("notifications.urls")),
     path("following/", following, name="following"),
     path("vods/", include("vod.urls")),
+    path("clips/", include("clips.urls")),
     path("healthz", healthz, name="healthz"),
     path("favicon.ico", favicon, name="favicon"),
     path("manifest.webmanifest", web_manifest, name="web_manifest"),

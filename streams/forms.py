@@ -24,7 +24,7 @@ class RoomCreateForm(forms.Form):
 class RoomEditForm(forms.ModelForm):
     class Meta:
         model = Room
-        fields = ["title", "description", "category", "cover"]
+        fields = ["title", "description", "category", "cover", "clips_allowed"]
         widgets = {"description": forms.Textarea(attrs={"rows": 4})}
         # The model's foreign key has no translated name of its own.
         labels = {"category": _("Category")}

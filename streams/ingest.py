@@ -54,6 +54,7 @@ def rtmp_config_render(*, output: Path) -> Path:
                 "hook_base": settings.RTMP_HOOK_BASE_URL.rstrip("/"),
                 "secret": quote(settings.RTMP_HOOK_SECRET, safe=""),
                 "update_interval": settings.RTMP_UPDATE_INTERVAL_S,
+                "hls_window": settings.HLS_WINDOW_S,
                 "control_allow": control_allow(),
             }
         )

@@ -45,6 +45,8 @@ class Stream(TimeStampedModel):
     audio_codec = models.CharField(max_length=20, blank=True)
     # Server-side file written by the ingest (on_record_done); the VOD job reads it, viewers never see it.
     recording_path = models.CharField(max_length=500, blank=True)
+    # The latest frame taken while live (streams.previews); it stays once the stream has ended.
+    preview = models.ImageField(upload_to="previews/", blank=True, editable=False)
 
     class Meta:
         ordering = ["-started_at"]

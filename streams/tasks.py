@@ -4,7 +4,7 @@ import requests
 from celery import shared_task
 
 from rooms.models import StreamKey
-from streams import ingest, services
+from streams import ingest, previews, services
 from streams.models import Stream
 
 logger = logging.getLogger(__name__)
@@ -43,3 +43,8 @@ def ingest_drop_publisher(self, *, stream_key_id: int) -> int:
         # Try again shortly rather than leave that encoder streaming under a revoked key.
         raise self.retry(countdown=1)
     return dropped
+
+
+@shared_task
+def stream_previews_capture() -> int:
+    return previews.stream_previews_capture()

@@ -17,6 +17,7 @@ from accounts.models import ActivityLog, SiteSettings, StreamerApplication, User
 from accounts.services import site_settings_get, streamer_application_submit, user_may_stream
 from chat.models import ChatBan
 from chat.services import chat_ban_create
+from clips.models import Clip
 from notifications.models import Notification
 from rooms.models import Category, Follow, Room, StreamKey, Tag
 from streams.models import RoomRecord, Stream, ViewerSample
@@ -33,7 +34,7 @@ from tests.factories import (
 from vod.models import Vod
 from webhooks.models import Delivery, Endpoint
 
-OUR_APPS = ("accounts", "rooms", "streams", "chat", "vod", "notifications", "webhooks")
+OUR_APPS = ("accounts", "rooms", "streams", "chat", "vod", "clips", "notifications", "webhooks")
 
 
 # One way to build a row of every model the admin shows; a newly registered model without one fails
@@ -54,6 +55,9 @@ BUILDERS: dict[type[Model], Callable[[], Model]] = {
     ViewerSample: lambda: ViewerSample.objects.create(stream=StreamFactory(), at=timezone.now(), viewers=3),
     ChatBan: lambda: chat_ban_create(user=UserFactory(), room=RoomFactory(), by=None, reason="spam"),
     Vod: VodFactory,
+    Clip: lambda: Clip.objects.create(
+        room=RoomFactory(), created_by=UserFactory(), title="A clip", source="live", requested_s=10
+    ),
     Notification: lambda: Notification.objects.create(
         recipient=UserFactory(), kind=Notification.Kind.SYSTEM, message="Welcome"
     ),

@@ -17,6 +17,7 @@ class Event(models.TextChoices):
     STREAM_ENDED = "stream.ended", _("Stream ended")
     VOD_READY = "vod.ready", _("VOD ready")
     FOLLOW_CREATED = "follow.created", _("New follower")
+    CLIP_CREATED = "clip.created", _("Clip created")
     # Opt-in: one delivery per message, sent from the chat archive's flush, seconds after the message.
     CHAT_MESSAGE = "chat.message", _("Chat message")
 

@@ -5,6 +5,7 @@ the worker, first drops the messages of rooms nobody listens to)."""
 from django.dispatch import receiver
 
 from chat.signals import chat_messages_archived
+from clips.signals import clip_ready
 from rooms.signals import follow_created
 from streams.signals import stream_ended, stream_started
 from vod.signals import vod_ready
@@ -26,6 +27,11 @@ def enqueue_stream_ended(sender, *, stream_id: int, **kwargs):
 @receiver(vod_ready, dispatch_uid="webhooks.vod_ready")
 def enqueue_vod_ready(sender, *, vod_id: int, **kwargs):
     webhooks_event_fan_out.delay(event=Event.VOD_READY.value, object_id=vod_id)
+
+
+@receiver(clip_ready, dispatch_uid="webhooks.clip_ready")
+def enqueue_clip_created(sender, *, clip_id: int, **kwargs):
+    webhooks_event_fan_out.delay(event=Event.CLIP_CREATED.value, object_id=clip_id)
 
 
 @receiver(follow_created, dispatch_uid="webhooks.follow_created")

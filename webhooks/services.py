@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from urllib3.exceptions import HTTPError, TimeoutError
 
 from accounts.models import User
+from clips.models import Clip
 from notifications.services import notification_system_send
 from rooms.models import Follow, Room
 from streamlite.outbound import OutboundRefused, outbound_post, outbound_target
@@ -122,6 +123,22 @@ def _event_subject(*, event: str, object_id: int) -> tuple[dict, int, int | None
             "streamer": _person(vod.room.owner),
         }
         return data, vod.room.owner_id, vod.room_id
+    if event == Event.CLIP_CREATED:
+        clip = Clip.objects.select_related("room__owner", "created_by").filter(pk=object_id).first()
+        if clip is None:
+            return None
+        data = {
+            "clip": {
+                "slug": clip.slug,
+                "title": clip.title,
+                "duration_s": clip.duration_s,
+                "path": f"/clips/{clip.slug}/",
+            },
+            "room": _room(clip.room),
+            "streamer": _person(clip.room.owner),
+            "created_by": _person(clip.created_by) if clip.created_by else None,
+        }
+        return data, clip.room.owner_id, clip.room_id
     if event == Event.FOLLOW_CREATED:
         follow = Follow.objects.select_related("follower", "followed").filter(pk=object_id).first()
         if follow is None:

@@ -69,6 +69,22 @@ class VodPlayer {
     this.viewCounted = false;
     this.controls = new PlayerControls(root.querySelector("[data-player-box]"), this.video);
     this.attach();
+    this.video.addEventListener("playing", () => this.countView());
+    // A shared link may name a moment: ?t=<seconds>.
+    const start = Number(new URLSearchParams(location.search).get("t"));
+    if (start > 0) this.video.addEventListener("loadedmetadata", () => (this.video.currentTime = start), { once: true });
+    // Embeds show danmaku only when asked to (no danmaku URL otherwise); clips have no heatmap.
+    if (root.dataset.danmakuUrl) this.startReplay(root);
+    if (root.dataset.densityUrl) {
+      getJson(`${root.dataset.densityUrl}?buckets=${HEATMAP_BUCKETS}`)
+        .then((density) => this.controls.drawHeatmap(density))
+        .catch(() => root.querySelector("[data-heatmap]")?.remove());
+    } else {
+      root.querySelector("[data-heatmap]")?.remove();
+    }
+  }
+
+  startReplay(root) {
     // The same layer and viewer settings as the live room (static/js/danmaku.js).
     const settings = new DanmakuSettings();
     const layer = new DanmakuLayer(this.video.parentElement, { settings });
@@ -77,14 +93,10 @@ class VodPlayer {
     // Comments on screen freeze with the picture and go on with it.
     this.video.addEventListener("pause", () => layer.setPaused(true));
     this.video.addEventListener("play", () => layer.setPaused(false));
-    this.video.addEventListener("playing", () => this.countView());
     this.video.addEventListener("seeking", () => this.replay.seek());
     setInterval(() => {
       if (!this.video.paused) this.replay.tick(this.video.currentTime * 1000);
     }, TICK_MS);
-    getJson(`${root.dataset.densityUrl}?buckets=${HEATMAP_BUCKETS}`)
-      .then((density) => this.controls.drawHeatmap(density))
-      .catch(() => root.querySelector("[data-heatmap]")?.remove());
   }
 
   bindControls(controls, settings) {

@@ -4,6 +4,7 @@ from streamlite.settings.api import *  # noqa: F403
 from streamlite.settings.base import *  # noqa: F403
 from streamlite.settings.celery import *  # noqa: F403
 from streamlite.settings.chat import *  # noqa: F403
+from streamlite.settings.clips import *  # noqa: F403
 from streamlite.settings.ingest import *  # noqa: F403
 from streamlite.settings.operations import *  # noqa: F403
 from streamlite.settings.security import *  # noqa: F403

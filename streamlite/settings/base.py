@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "streams",
     "chat",
     "vod",
+    "clips",
     "notifications",
     "webhooks",
     "pages",

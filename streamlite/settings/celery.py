@@ -1,6 +1,7 @@
 """The Celery worker and beat: broker, delivery, and the one beat schedule of every periodic task."""
 
 from streamlite.settings.base import env
+from streamlite.settings.ingest import PREVIEW_INTERVAL_S
 from streamlite.settings.stores import REDIS_URL
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
@@ -25,6 +26,12 @@ CELERY_BEAT_SCHEDULE = {
     "streams-room-records-stats": {"task": "streams.tasks.room_records_stats_save", "schedule": 15.0},
     # The dashboard's viewers-over-time chart: one sample per live stream.
     "streams-sample-viewers": {"task": "streams.tasks_samples.sample_viewers", "schedule": 30.0},
+    # A fresh frame of each live stream for its card.
+    "streams-previews-capture": {
+        "task": "streams.tasks.stream_previews_capture",
+        "schedule": float(PREVIEW_INTERVAL_S),
+        "options": {"expires": float(PREVIEW_INTERVAL_S)},
+    },
     # Live streams whose ingest stopped sending heartbeats end.
     "streams-reap-stale": {"task": "streams.tasks.streams_reap_stale", "schedule": 30.0},
     # Streams the ingest no longer carries (or carries unknown to us) are set right.

@@ -21,6 +21,11 @@ RTMP_UPDATE_INTERVAL_S = env.int("RTMP_UPDATE_INTERVAL_S", default=10)
 # each node's URL, comma-separated, reachable from the workers; reconcile and key-reset drops ask them all.
 INGEST_HTTP_URL = env.str("INGEST_HTTP_URL", default=f"http://127.0.0.1:{HLS_HTTP_PORT}")
 INGEST_CONTROL_ALLOW = env.list("INGEST_CONTROL_ALLOW", default=[])
+# Seconds of fragments the live playlist lists (nginx-rtmp keeps each fragment on disk at least this long):
+# live clips reach back this far. Players start near the live edge whatever the length.
+HLS_WINDOW_S = env.int("HLS_WINDOW_S", default=60)
+# How often the worker takes a frame of each live stream for its card (one keyframe, no full decode).
+PREVIEW_INTERVAL_S = env.int("PREVIEW_INTERVAL_S", default=30)
 
 # The RTMP hooks run in their own handler (streams.hooks.HookHandler) with, of the stack above, only the
 # request id, timing and access line (async, no thread hop): nginx's callbacks use no session, user, CSRF

@@ -26,6 +26,7 @@ ROOM_KEYS = {
     "category",
     "hls_url",
     "started_at",
+    "preview_url",
 }
 
 
