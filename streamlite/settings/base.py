@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "streams",
     "chat",
     "vod",
+    "schedule",
     "notifications",
     "webhooks",
     "pages",
@@ -116,10 +117,6 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
-# Password reset and e-mail change links go out through Django's mail backend: smtp://user:pass@host:587
-# (smtp+tls://, smtp+ssl://) or consolemail:// to print them to the log (make run's default).
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
-DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="StreamLite <noreply@localhost>")
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
 
 LANGUAGE_CODE = "en"
