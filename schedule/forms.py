@@ -18,3 +18,4 @@ class ScheduledStreamForm(forms.Form):
     def __init__(self, *args, owner, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["room"].queryset = Room.objects.filter(owner=owner).order_by("created_at")
+        self.fields["room"].empty_label = None  # most streamers have one room: it is chosen already
