@@ -86,7 +86,7 @@ class UserAdmin(StaffAuditMixin, DjangoUserAdmin):
 
 @admin.register(SiteSettings)
 class SiteSettingsAdmin(StaffModelAdmin):
-    list_display = ("__str__", "streamers_need_approval")
+    list_display = ("__str__", "streamers_need_approval", "email_verification_required")
 
     def has_add_permission(self, request):
         return super().has_add_permission(request) and not SiteSettings.objects.exists()

@@ -1,4 +1,5 @@
 from django.contrib.auth.signals import user_logged_in
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -49,6 +50,12 @@ class RegisterApi(AuthEndpointMixin, APIView):
             activity_record(action=ActivityLog.Action.SIGNUP_LIMITED, request=request)
             raise Throttled(detail=_("Too many sign-ups from your address. Please try again later."))
         user = services.user_register(**data.validated_data)
+        services.email_verification_after_signup(
+            user=user,
+            confirm_url=lambda token: request.build_absolute_uri(
+                reverse("email_verify_confirm", args=[token])
+            ),
+        )
         return Response(MeOutputSerializer(user).data, status=status.HTTP_201_CREATED)
 
 

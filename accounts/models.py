@@ -35,6 +35,9 @@ class User(AbstractUser):
         help_text=_("The language of the site for you. Empty: your browser's language."),
     )
 
+    # Proved by opening a mailed link; the site may require it before it mails alerts (SiteSettings).
+    email_verified = models.BooleanField(_("e-mail address confirmed"), default=False)
+
     objects = UserManager()
 
     class Meta:
@@ -69,6 +72,14 @@ class SiteSettings(models.Model):
         help_text=_(
             "One origin per line, such as https://blog.example.org, may show the embed pages in a frame; "
             "empty: every site. Other pages never show in a frame."
+        ),
+    )
+    email_verification_required = models.BooleanField(
+        _("e-mail addresses must be confirmed"),
+        default=False,
+        help_text=_(
+            "When on, new accounts get a link by e-mail and get no e-mail alerts until they open it; "
+            "they can log in meanwhile."
         ),
     )
 

@@ -1,3 +1,4 @@
+import logging
 import unicodedata
 from collections.abc import Callable
 
@@ -15,6 +16,8 @@ from django.utils.translation import gettext as _
 from accounts.models import SiteSettings, StreamerApplication, User
 from streamlite.text import INVISIBLE
 
+logger = logging.getLogger(__name__)
+
 # The settings row always has this key, so concurrent first reads meet on one row instead of making two.
 SITE_SETTINGS_PK = 1
 # How long a cached row may outlive a change that bypassed SiteSettings.save (a queryset update) or raced it.
@@ -25,7 +28,10 @@ def site_settings_get() -> SiteSettings:
     """The one settings row, created on first use with the deployment's initial value."""
     row, _created = SiteSettings.objects.get_or_create(
         pk=SITE_SETTINGS_PK,
-        defaults={"streamers_need_approval": settings.STREAMERS_NEED_APPROVAL},
+        defaults={
+            "streamers_need_approval": settings.STREAMERS_NEED_APPROVAL,
+            "email_verification_required": settings.EMAIL_VERIFICATION_REQUIRED,
+        },
     )
     return row
 
@@ -206,9 +212,55 @@ def email_change_confirm(*, token: str) -> User:
     if _email_taken(email=change["to"], by_other_than=user):
         raise ValidationError(_("Another account took that address in the meantime."))
     user.email = change["to"]
+    user.email_verified = True  # the link was opened from that inbox
     try:
         with transaction.atomic():
-            user.save(update_fields=["email"])
+            user.save(update_fields=["email", "email_verified"])
     except IntegrityError:
         raise ValidationError(_("Another account took that address in the meantime.")) from None
     return user
+
+
+EMAIL_VERIFY_SALT = "accounts.email-verify"
+EMAIL_VERIFY_MAX_AGE_S = 7 * 24 * 3600
+
+
+def email_verification_send(*, user: User, confirm_url: Callable[[str], str]) -> None:
+    """Mail the account's address a link that proves the reader owns it."""
+    token = signing.dumps({"user": user.pk, "email": user.email}, salt=EMAIL_VERIFY_SALT)
+    context = {"user": user, "link": confirm_url(token)}
+    send_mail(
+        subject=_("Confirm your e-mail address on StreamLite"),
+        message=render_to_string("accounts/email_verify_email.txt", context),
+        from_email=None,
+        recipient_list=[user.email],
+    )
+
+
+def email_verification_confirm(*, token: str) -> User:
+    """Mark the address a mailed link names as confirmed; refused when too old or the address changed."""
+    invalid = ValidationError(_("This link does not work any more: it is too old or your address changed."))
+    try:
+        data = signing.loads(token, salt=EMAIL_VERIFY_SALT, max_age=EMAIL_VERIFY_MAX_AGE_S)
+    except signing.BadSignature:
+        raise invalid from None
+    user = User.objects.filter(pk=data.get("user"), is_active=True).first()
+    if user is None or user.email != data.get("email"):
+        raise invalid
+    if not user.email_verified:
+        user.email_verified = True
+        user.save(update_fields=["email_verified"])
+    return user
+
+
+def email_verification_after_signup(*, user: User, confirm_url: Callable[[str], str]) -> bool | None:
+    """Mail a new account its confirmation link when the site requires confirmed addresses: None when it
+    does not, else whether the mail went out (a mail server that is down must not undo a sign-up)."""
+    if not site_settings_cached().email_verification_required:
+        return None
+    try:
+        email_verification_send(user=user, confirm_url=confirm_url)
+    except Exception:
+        logger.warning("verification mail to user %s failed", user.pk, exc_info=True)
+        return False
+    return True

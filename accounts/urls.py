@@ -10,6 +10,8 @@ urlpatterns = [
     path("profile/", views.profile_edit, name="profile_edit"),
     path("email/change/", views.email_change, name="email_change"),
     path("email/confirm/<str:token>/", views.email_change_confirm, name="email_change_confirm"),
+    path("email/verify/", views.email_verify, name="email_verify"),
+    path("email/verify/<str:token>/", views.email_verify_confirm, name="email_verify_confirm"),
     # Django's own reset views; their templates are ours (templates/registration/), the mail is Django's.
     path("password/reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
     path("password/reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),

@@ -1,3 +1,5 @@
+import logging
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -19,6 +21,8 @@ from accounts.activity import activity_record, client_ip
 from accounts.forms import EmailChangeForm, ProfileForm, SignupForm
 from accounts.middleware import language_cookie_set
 from accounts.models import ActivityLog
+
+logger = logging.getLogger(__name__)
 
 
 def lockout_response(request, original_response=None, credentials=None) -> HttpResponse:
@@ -51,6 +55,10 @@ def signup(request):
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, _("Welcome to StreamLite, %(name)s!") % {"name": user.shown_name})
+            sent = services.email_verification_after_signup(
+                user=user, confirm_url=_verification_link(request)
+            )
+            _verification_told(request, user, sent)
             return redirect("home")
     return render(request, "accounts/signup.html", {"form": form})
 
@@ -69,7 +77,17 @@ def profile_edit(request):
                 translation.activate(user.language)
         messages.success(request, _("Your profile is saved."))
         return response
-    return render(request, "accounts/profile_edit.html", {"form": form, "email_form": EmailChangeForm()})
+    return _profile_edit_page(request, form=form, email_form=EmailChangeForm())
+
+
+def _profile_edit_page(request, *, form, email_form, status: int = 200):
+    context = {
+        "form": form,
+        "email_form": email_form,
+        "verification_asked": not request.user.email_verified
+        and services.site_settings_cached().email_verification_required,
+    }
+    return render(request, "accounts/profile_edit.html", context, status=status)
 
 
 @login_required
@@ -94,7 +112,40 @@ def email_change(request):
             )
             return redirect("profile_edit")
     form = ProfileForm(instance=request.user)
-    return render(request, "accounts/profile_edit.html", {"form": form, "email_form": email_form}, status=400)
+    return _profile_edit_page(request, form=form, email_form=email_form, status=400)
+
+
+def _verification_link(request):
+    return lambda token: request.build_absolute_uri(reverse("email_verify_confirm", args=[token]))
+
+
+def _verification_told(request, user, sent: bool | None) -> None:
+    if sent:
+        messages.info(
+            request,
+            _("We sent a link to %(email)s: open it to confirm your address.") % {"email": user.email},
+        )
+    elif sent is False:
+        messages.error(request, _("We could not send the confirmation e-mail. Try again from your profile."))
+
+
+@login_required
+@require_POST
+def email_verify(request):
+    if not request.user.email_verified:
+        sent = services.email_verification_after_signup(
+            user=request.user, confirm_url=_verification_link(request)
+        )
+        _verification_told(request, request.user, sent)
+    return redirect("profile_edit")
+
+
+def email_verify_confirm(request, token: str):
+    try:
+        user = services.email_verification_confirm(token=token)
+    except ValidationError as error:
+        return render(request, "accounts/email_verify_confirm.html", {"error": error.messages[0]}, status=400)
+    return render(request, "accounts/email_verify_confirm.html", {"email": user.email})
 
 
 def email_change_confirm(request, token: str):

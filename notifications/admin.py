@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin import StaffModelAdmin
-from notifications.models import Notification
+from notifications.models import EmailAlert, Notification
 
 
 @admin.register(Notification)
@@ -17,3 +17,12 @@ class NotificationAdmin(StaffModelAdmin):
     @admin.display(description=_("read"), boolean=True, ordering="read_at")
     def is_read(self, notification: Notification) -> bool:
         return notification.read_at is not None
+
+
+@admin.register(EmailAlert)
+class EmailAlertAdmin(StaffModelAdmin):
+    list_display = ("recipient", "streamer", "kind", "status", "attempts", "due_at", "sent_at")
+    list_filter = ("status", "kind")
+    search_fields = ("recipient__username", "streamer__username")
+    list_select_related = ("recipient", "streamer")
+    raw_id_fields = ("recipient", "streamer", "room", "stream", "vod", "scheduled")

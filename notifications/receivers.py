@@ -7,7 +7,13 @@ from django.dispatch import receiver
 
 from accounts.signals import user_deactivated
 from notifications.events import user_group_name
-from notifications.tasks import notify_live_started, notify_new_follower, notify_new_vod
+from notifications.tasks import (
+    email_alerts_live_started,
+    email_alerts_new_vod,
+    notify_live_started,
+    notify_new_follower,
+    notify_new_vod,
+)
 from rooms.signals import follow_created
 from streams.signals import stream_started
 from vod.signals import vod_ready
@@ -26,8 +32,10 @@ def enqueue_new_follower(sender, *, follow_id: int, **kwargs):
 @receiver(vod_ready, dispatch_uid="notifications.vod_ready")
 def enqueue_new_vod(sender, *, vod_id: int, **kwargs):
     notify_new_vod.delay(vod_id=vod_id)
+    email_alerts_new_vod.delay(vod_id=vod_id)
 
 
 @receiver(stream_started, dispatch_uid="notifications.stream_started")
 def enqueue_live_started(sender, *, stream_id: int, **kwargs):
     notify_live_started.delay(stream_id=stream_id)
+    email_alerts_live_started.delay(stream_id=stream_id)

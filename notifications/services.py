@@ -11,6 +11,7 @@ from django.db import connections, transaction
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.text import Truncator
+from django.utils.translation import gettext as _
 from redis.exceptions import RedisError
 
 from accounts.models import User
@@ -19,6 +20,8 @@ from notifications.models import Notification
 from notifications.selectors import notifications_unread_count, users_online
 from notifications.texts import notification_text
 from rooms.models import Follow
+from schedule.models import ScheduledStream
+from schedule.selectors import reminder_user_ids
 from streams.models import Stream
 from vod.models import Vod
 
@@ -213,6 +216,24 @@ def notifications_for_new_follower(*, follow_id: int) -> int:
         ),
     }
     return _fan_out(recipient_ids=[follow.followed_id], fields=fields)
+
+
+def notifications_for_reminder(*, scheduled: ScheduledStream) -> int:
+    """Tell those who pressed "Remind me" that the scheduled stream starts soon."""
+    room = scheduled.room
+    message = _("%(name)s starts streaming soon: %(title)s") % {
+        "name": room.owner.shown_name,
+        "title": scheduled.title,
+    }
+    fields = {
+        "kind": Notification.Kind.STREAM_REMINDER,
+        "actor": room.owner,
+        "room": room,
+        "vod": None,
+        "stream": None,
+        "message": _message(message),
+    }
+    return _fan_out(recipient_ids=list(reminder_user_ids(scheduled=scheduled)), fields=fields)
 
 
 def notification_system_send(*, user_id: int, message: str) -> int:

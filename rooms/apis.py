@@ -178,24 +178,37 @@ class FollowApi(APIView):
         services.follow_delete(follower=request.user, followed=self.followed_or_404(username))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    class NotifyInputSerializer(serializers.Serializer):
-        notify = serializers.BooleanField(help_text=_("Whether this follow brings go-live alerts."))
+    class AlertsInputSerializer(serializers.Serializer):
+        notify = serializers.BooleanField(
+            required=False, help_text=_("Whether this follow brings go-live alerts.")
+        )
+        email_live = serializers.BooleanField(
+            required=False, help_text=_("Whether this follow brings an e-mail when the streamer goes live.")
+        )
+        email_vod = serializers.BooleanField(
+            required=False, help_text=_("Whether this follow brings an e-mail about new videos.")
+        )
+
+        def validate(self, attrs):
+            if not attrs:
+                raise serializers.ValidationError(_("Say which alert to turn on or off."))
+            return attrs
 
     class FollowOutputSerializer(serializers.Serializer):
         notify = serializers.BooleanField()
+        email_live = serializers.BooleanField()
+        email_vod = serializers.BooleanField()
 
     @extend_schema(
-        request=NotifyInputSerializer,
+        request=AlertsInputSerializer,
         responses=FollowOutputSerializer,
-        summary=_("Turn go-live alerts of a follow on or off"),
+        summary=_("Turn a follow's go-live alerts and e-mail on or off"),
     )
     def patch(self, request, username: str):
-        data = self.NotifyInputSerializer(data=request.data)
+        data = self.AlertsInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        follow = services.follow_notify_set(
-            follower=request.user,
-            followed=self.followed_or_404(username),
-            notify=data.validated_data["notify"],
+        follow = services.follow_alerts_set(
+            follower=request.user, followed=self.followed_or_404(username), alerts=data.validated_data
         )
         if follow is None:
             raise NotFound(_("You do not follow this user."))

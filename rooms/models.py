@@ -141,6 +141,9 @@ class Follow(models.Model):
     follower = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="following")
     followed = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="followers")
     notify = models.BooleanField(_("go-live alerts"), default=True)
+    # E-mail is opt-in per follow: the bell is on by default, mail to someone's inbox is not.
+    email_live = models.BooleanField(_("e-mail when live"), default=False)
+    email_vod = models.BooleanField(_("e-mail about new videos"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -57,12 +57,22 @@ def follow_delete(*, follower: User, followed: User) -> None:
     Follow.objects.filter(follower=follower, followed=followed).delete()
 
 
-def follow_notify_set(*, follower: User, followed: User, notify: bool) -> Follow | None:
-    """Turn go-live alerts of a follow on or off; None when not following."""
+FOLLOW_ALERT_FIELDS = frozenset({"notify", "email_live", "email_vod"})
+
+
+def follow_alerts_set(*, follower: User, followed: User, alerts: dict[str, bool]) -> Follow | None:
+    """Turn a follow's alerts (the bell, go-live and new-VOD e-mail) on or off; None when not following."""
+    unknown = set(alerts) - FOLLOW_ALERT_FIELDS
+    if unknown:
+        raise ValueError(f"Not an alert: {sorted(unknown)}")
     follow = Follow.objects.filter(follower=follower, followed=followed).first()
-    if follow is not None and follow.notify != notify:
-        follow.notify = notify
-        follow.save(update_fields=["notify"])
+    changed = [
+        name for name, value in alerts.items() if follow is not None and getattr(follow, name) != value
+    ]
+    if changed:
+        for name in changed:
+            setattr(follow, name, alerts[name])
+        follow.save(update_fields=changed)
     return follow
 
 

@@ -25,9 +25,12 @@ fi
 while IFS='=' read -r name value; do
   [ -n "$name" ] && [ -z "${!name:-}" ] && export "$name=$value"
 done <"$VAR_DIR/secrets.env"
-# Mail (password reset links) is printed to the web log until EMAIL_URL names an SMTP server.
+# Mail (password reset and confirmation links in the web log, alert e-mails in the worker's) is printed
+# until EMAIL_URL names an SMTP server or EMAIL_BACKEND an API provider.
 export EMAIL_URL=${EMAIL_URL:-consolemail://}
 WEB_HOST=127.0.0.1 WEB_PORT=${WEB_PORT:-8000}
+# Links in mail the worker sends point here.
+export SITE_URL=${SITE_URL:-http://$WEB_HOST:$WEB_PORT}
 # Web processes: a burst of RTMP publish hooks (an ingest restarting) is CPU-bound, and one process uses one
 # core (docs/benchmarks.md, reconnect storm). Nothing in the web process is per-process state that
 # matters: the chat hub syncs over Redis, caches and rate limits live in Redis.

@@ -10,6 +10,7 @@ from chat import apis as chat_apis
 from clips import apis as clip_apis
 from notifications import apis as notification_apis
 from rooms import apis as room_apis
+from schedule import apis as schedule_apis
 from streams import apis as stream_apis
 from vod import apis as vod_apis
 from webhooks import apis as webhook_apis
@@ -39,6 +40,9 @@ urlpatterns = [
         "rooms/<int:pk>/stream-key/reset/", room_apis.StreamKeyResetApi.as_view(), name="api-stream-key-reset"
     ),
     path("rooms/<int:pk>/records/", stream_apis.RoomRecordListApi.as_view(), name="api-room-records"),
+    path("rooms/<int:pk>/schedule/", schedule_apis.RoomScheduleApi.as_view(), name="api-room-schedule"),
+    path("schedule/<int:pk>/", schedule_apis.ScheduledStreamDetailApi.as_view(), name="api-scheduled-stream"),
+    path("schedule/<int:pk>/remind/", schedule_apis.ReminderApi.as_view(), name="api-schedule-remind"),
     re_path(rf"^users/{USERNAME}/$", room_apis.UserProfileApi.as_view(), name="api-user"),
     re_path(rf"^users/{USERNAME}/follow/$", room_apis.FollowApi.as_view(), name="api-follow"),
     path("notifications/", notification_apis.NotificationListApi.as_view(), name="api-notifications"),

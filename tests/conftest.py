@@ -41,3 +41,12 @@ def celery_eager():
     yield
     app.conf.task_always_eager = False
     app.conf.task_eager_propagates = False
+
+
+@pytest.fixture
+def smtp_inbox(settings):
+    """A real SMTP server on loopback (aiosmtpd) receiving the site's mail; the test reads its inbox."""
+    from tests.smtp import smtp_server
+
+    with smtp_server(settings) as inbox:
+        yield inbox

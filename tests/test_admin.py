@@ -18,8 +18,9 @@ from accounts.services import site_settings_get, streamer_application_submit, us
 from chat.models import ChatBan
 from chat.services import chat_ban_create
 from clips.models import Clip
-from notifications.models import Notification
+from notifications.models import EmailAlert, Notification
 from rooms.models import Category, Follow, Room, StreamKey, Tag
+from schedule.models import Reminder, ScheduledStream
 from streams.models import RoomRecord, Stream, ViewerSample
 from tests.factories import (
     CategoryFactory,
@@ -34,7 +35,7 @@ from tests.factories import (
 from vod.models import Vod
 from webhooks.models import Delivery, Endpoint
 
-OUR_APPS = ("accounts", "rooms", "streams", "chat", "vod", "clips", "notifications", "webhooks")
+OUR_APPS = ("accounts", "rooms", "streams", "chat", "vod", "clips", "schedule", "notifications", "webhooks")
 
 
 # One way to build a row of every model the admin shows; a newly registered model without one fails
@@ -60,6 +61,22 @@ BUILDERS: dict[type[Model], Callable[[], Model]] = {
     ),
     Notification: lambda: Notification.objects.create(
         recipient=UserFactory(), kind=Notification.Kind.SYSTEM, message="Welcome"
+    ),
+    EmailAlert: lambda: EmailAlert.objects.create(
+        recipient=UserFactory(),
+        streamer=UserFactory(),
+        kind=Notification.Kind.NEW_VOD,
+        vod=VodFactory(),
+        due_at=timezone.now(),
+    ),
+    ScheduledStream: lambda: ScheduledStream.objects.create(
+        room=RoomFactory(), title="Friday", starts_at=timezone.now() + timedelta(days=1)
+    ),
+    Reminder: lambda: Reminder.objects.create(
+        user=UserFactory(),
+        scheduled=ScheduledStream.objects.create(
+            room=RoomFactory(), title="Friday", starts_at=timezone.now() + timedelta(days=1)
+        ),
     ),
     Endpoint: lambda: Endpoint.objects.create(
         owner=UserFactory(), url="https://hooks.example.com/in", events=["stream.started"]

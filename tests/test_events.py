@@ -89,6 +89,7 @@ def test_a_ready_vod_queues_the_followers_alert_only_when_committed(broker):
     publish(vod)
     # The broker's list holds the newest first: compared in a fixed order.
     assert sorted(queued(broker), key=lambda task: task[0]) == [
+        ("notifications.tasks.email_alerts_new_vod", {"vod_id": vod.pk}),
         ("notifications.tasks.notify_new_vod", {"vod_id": vod.pk}),
         ("webhooks.tasks.webhooks_event_fan_out", {"event": "vod.ready", "object_id": vod.pk}),
     ]

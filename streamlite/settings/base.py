@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "chat",
     "vod",
     "clips",
+    "schedule",
     "notifications",
     "webhooks",
     "pages",
@@ -117,10 +118,6 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
-# Password reset and e-mail change links go out through Django's mail backend: smtp://user:pass@host:587
-# (smtp+tls://, smtp+ssl://) or consolemail:// to print them to the log (make run's default).
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
-DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="StreamLite <noreply@localhost>")
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24
 
 LANGUAGE_CODE = "en"

@@ -42,4 +42,16 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Read notifications older than 90 days are dropped.
     "notifications-prune": {"task": "notifications.tasks.notifications_prune", "schedule": 3600.0},
+    # "Remind me": notifications (and e-mail) shortly before a scheduled stream.
+    "notifications-schedule-reminders": {
+        "task": "notifications.tasks.schedule_reminders_send",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
+    # Alert e-mails held back by the one-per-interval rule or a failed attempt.
+    "notifications-email-alerts": {
+        "task": "notifications.tasks.email_alerts_send",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
 }

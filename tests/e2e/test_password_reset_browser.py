@@ -1,11 +1,9 @@
 """Forgotten password, end to end in Chromium: the mail goes through a real SMTP server on loopback
 (aiosmtpd), the test reads the link from it, and the new password logs in."""
 
-import email
 import os
 import re
 import time
-from email import policy
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -14,27 +12,11 @@ from django.test import Client
 from tests.e2e.conftest import free_port, running_daphne, shared_database_url
 from tests.e2e.test_player_browser import ARTIFACTS, chromium  # noqa: F401 (fixture)
 from tests.factories import UserFactory
+from tests.smtp import Inbox
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 NEW_PASSWORD = "a-fresh-Passphrase-42"
-
-
-class Inbox:
-    """aiosmtpd handler keeping every message it is given."""
-
-    def __init__(self):
-        self.messages: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
-        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
-        return "250 Message accepted"
-
-    def wait_for(self, count: int, timeout: float = 15) -> list:
-        deadline = time.monotonic() + timeout
-        while len(self.messages) < count and time.monotonic() < deadline:
-            time.sleep(0.1)
-        return self.messages
 
 
 @pytest.fixture

@@ -46,7 +46,8 @@ def test_bell_turns_alerts_off_and_on(browser, user):
     response = browser.patch(
         follow_url(streamer), {"notify": False}, content_type=JSON, HTTP_X_CSRFTOKEN=token
     )
-    assert response.status_code == 200 and response.json() == {"notify": False}
+    assert response.status_code == 200
+    assert response.json() == {"notify": False, "email_live": False, "email_vod": False}
     assert Follow.objects.get().notify is False
     browser.patch(follow_url(streamer), {"notify": True}, content_type=JSON, HTTP_X_CSRFTOKEN=token)
     assert Follow.objects.get().notify is True

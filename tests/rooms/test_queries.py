@@ -109,6 +109,6 @@ def test_streamer_on_their_own_pages_costs_the_same_queries_whatever_their_follo
 
 def test_the_live_room_page_needs_few_queries(client, world):
     world.grow(**LARGE)
-    # The room with its owner, follower count and live start; its VODs; its clips; the session's user is
-    # not loaded.
-    assert query_count(client, PAGES["live room"](world)) <= 4
+    # The room with its owner, follower count and live start; its VODs; its clips; its upcoming scheduled
+    # streams; the session's user is not loaded.
+    assert query_count(client, PAGES["live room"](world)) <= 5
