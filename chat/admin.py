@@ -15,7 +15,7 @@ from pymongo.errors import PyMongoError
 from accounts.admin import StaffModelAdmin, UserAdmin
 from accounts.models import User
 from chat.forms import emote_image_field
-from chat.models import ChatBan, Emote
+from chat.models import ChatBan, Emote, EmoteUse, LevelProgress, PinnedMessage
 from chat.selectors import messages_search
 from chat.services import chat_ban_create, chat_message_delete, emotes_changed
 from rooms.models import Room
@@ -232,6 +232,35 @@ class EmoteAdmin(StaffModelAdmin):
         room_id = obj.room_id
         super().delete_model(request, obj)
         transaction.on_commit(lambda: emotes_changed(room_id=room_id))
+
+
+class ReadOnlyAdmin(StaffModelAdmin):
+    """Rows the site keeps itself (chat.services, chat.levels): staff read them, never edit them here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PinnedMessage)
+class PinnedMessageAdmin(ReadOnlyAdmin):
+    list_display = ("room", "message_id", "pinned_by", "created_at")
+    raw_id_fields = ("room", "pinned_by")
+
+
+@admin.register(EmoteUse)
+class EmoteUseAdmin(ReadOnlyAdmin):
+    list_display = ("emote", "room", "count")
+    list_select_related = ("emote", "room")
+
+
+@admin.register(LevelProgress)
+class LevelProgressAdmin(ReadOnlyAdmin):
+    list_display = ("user", "watch_minutes", "chat_minutes", "updated_at")
+    list_select_related = ("user",)
+    search_fields = ("user__username",)
 
 
 class ChatUserAdmin(UserAdmin):

@@ -164,7 +164,7 @@ class ShownMessageSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     user = MessageUserSerializer()
     text = serializers.CharField()
-    kind = serializers.ChoiceField(choices=["chat", "danmaku"])
+    kind = serializers.CharField(help_text=_('"chat" or "danmaku".'))
     created_at = serializers.CharField()
 
 
