@@ -1,6 +1,8 @@
 """The community features in Chromium against a real Daphne, Redis and PostgreSQL: the emote picker,
 emotes and level badges in chat, markup staying text beside emotes, the pinned and highlighted message."""
 
+import os
+
 import pytest
 from django.test import Client
 
@@ -13,6 +15,16 @@ from tests.factories import RoomFactory, UserFactory
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 DESKTOP = {"width": 1440, "height": 900}
+# Messages one user may send at once before the token bucket makes them wait (CHAT_BUCKET_SIZE is 10).
+BURST = 8
+
+
+@pytest.fixture(autouse=True)
+def _media_where_the_server_serves_it(settings):
+    # Emote images must land where the Daphne process (started with the test run's environment) reads.
+    settings.MEDIA_ROOT = os.environ["MEDIA_ROOT"]
+
+
 PHONE = {"width": 390, "height": 844}
 
 
@@ -83,9 +95,12 @@ def test_the_picker_types_an_emote_and_chat_shows_it_with_the_level_badge(daphne
 def test_markup_beside_emotes_stays_text(daphne_server, chromium):  # noqa: F811
     room = RoomFactory(comment_cooldown_ms=0)
     emote_of(room=room, name="wave")
-    sender = room_page(chromium, daphne_server, room, UserFactory())
     viewer = room_page(chromium, daphne_server, room, UserFactory())
+    senders = []
     for n, payload in enumerate(XSS_CORPUS):
+        if n % BURST == 0:
+            senders.append(room_page(chromium, daphne_server, room, UserFactory()))
+        sender = senders[-1]
         text = f":wave:{payload} :wave: :wave{n}:"
         sender.fill("[data-chat-input]", text)
         sender.click("[data-chat-send]")
@@ -94,7 +109,7 @@ def test_markup_beside_emotes_stays_text(daphne_server, chromium):  # noqa: F811
         assert item.locator(".chat__text img").count() == 2
         assert item.locator(".chat__text").text_content() == f"{payload}  :wave{n}:"
     assert viewer.locator("#chat img:not(.emote), #chat script, #chat iframe, #chat svg image").count() == 0
-    assert not sender.problems and not viewer.problems
+    assert not viewer.problems and not any(sender.problems for sender in senders)
 
 
 def test_a_pinned_message_shows_above_the_chat_and_a_highlight_over_the_video(daphne_server, chromium):  # noqa: F811
