@@ -41,20 +41,21 @@ class SignupForm(UserCreationForm):
         return email
 
 
-def image_sides_check(image) -> None:
-    """Refuse an uploaded image (avatar, room cover) wider or taller than AVATAR_MAX_SIDE: a small file can
-    hold a huge canvas (12000×12000 in 17 KB of PNG) that every thumbnail or browser would decode in full."""
+def image_sides_check(image, max_side: int = AVATAR_MAX_SIDE) -> None:
+    """Refuse an uploaded image (avatar, room cover, emote) wider or taller than ``max_side``: a small file
+    can hold a huge canvas (12000×12000 in 17 KB of PNG) that every thumbnail or browser would decode in full."""
     width, height = image.size
-    if width > AVATAR_MAX_SIDE or height > AVATAR_MAX_SIDE:
+    if width > max_side or height > max_side:
         raise ValidationError(
             AvatarField.default_error_messages["dimensions"],
             code="dimensions",
-            params={"width": width, "height": height, "side": AVATAR_MAX_SIDE},
+            params={"width": width, "height": height, "side": max_side},
         )
 
 
 class AvatarField(forms.ImageField):
-    """An image Pillow can really read, in a web format, within the size and pixel limits."""
+    """An image Pillow can really read, in a web format, within the size and pixel limits. Emotes use it
+    with their own formats and limits (``formats``: Pillow format -> stored extension)."""
 
     default_error_messages = {
         "too_big": _("The image is %(size)s; the limit is %(limit)s."),
@@ -62,27 +63,36 @@ class AvatarField(forms.ImageField):
         "dimensions": _("The image is %(width)s×%(height)s pixels; the limit is %(side)s×%(side)s."),
     }
 
+    def __init__(
+        self,
+        *,
+        formats: dict[str, str] = AVATAR_FORMATS,
+        max_bytes: int | None = None,
+        max_side: int = AVATAR_MAX_SIDE,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.formats, self.max_bytes, self.max_side = formats, max_bytes, max_side
+
     def to_python(self, data):
         # Refuse by byte size before Pillow parses anything.
         size = getattr(data, "size", None) or 0
-        if size > settings.AVATAR_MAX_BYTES:
+        max_bytes = self.max_bytes or settings.AVATAR_MAX_BYTES
+        if size > max_bytes:
             raise ValidationError(
                 self.error_messages["too_big"],
                 code="too_big",
-                params={
-                    "size": filesizeformat(size),
-                    "limit": filesizeformat(settings.AVATAR_MAX_BYTES),
-                },
+                params={"size": filesizeformat(size), "limit": filesizeformat(max_bytes)},
             )
         upload = super().to_python(data)
         if upload is None:
             return None
         image = upload.image
-        if image.format not in AVATAR_FORMATS:
+        if image.format not in self.formats:
             raise ValidationError(self.error_messages["format"], code="format")
-        image_sides_check(image)
+        image_sides_check(image, self.max_side)
         # The stored name comes from the real format, never from what the uploader called the file.
-        upload.name = f"{uuid.uuid4().hex}.{AVATAR_FORMATS[image.format]}"
+        upload.name = f"{uuid.uuid4().hex}.{self.formats[image.format]}"
         return upload
 
 

@@ -26,6 +26,8 @@ class User(AbstractUser):
     bio = models.TextField(_("bio"), max_length=1000, blank=True)
     room_quota = models.PositiveSmallIntegerField(_("room quota"), default=1)
     live_quota = models.PositiveSmallIntegerField(_("concurrent live streams quota"), default=1)
+    # Grows with watch time and chat activity; computed by chat's beat task (docs/chat.md, "Levels").
+    level = models.PositiveSmallIntegerField(_("level"), default=1, editable=False)
     # Blank: the site follows the browser (Accept-Language) until the user picks a language.
     language = models.CharField(
         _("language"),

@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -13,9 +14,10 @@ from pymongo.errors import PyMongoError
 
 from accounts.admin import StaffModelAdmin, UserAdmin
 from accounts.models import User
-from chat.models import ChatBan
+from chat.forms import emote_image_field
+from chat.models import ChatBan, Emote, EmoteUse, LevelProgress, PinnedMessage
 from chat.selectors import messages_search
-from chat.services import chat_ban_create, chat_message_delete
+from chat.services import chat_ban_create, chat_message_delete, emotes_changed
 from rooms.models import Room
 
 CHAT_LOG_PAGE_SIZE = 50
@@ -190,6 +192,75 @@ def _chat_log_delete(request):
         else:
             messages.success(request, gettext("The message is deleted for everyone."))
     return HttpResponseRedirect(reverse("admin:chat_log") + back)
+
+
+class EmoteAdminForm(forms.ModelForm):
+    class Meta:
+        model = Emote
+        fields = ("name", "room", "image")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["image"] = emote_image_field()
+        self.fields["room"].help_text = _("Empty: a site emote, usable in every room.")
+
+    def clean(self):
+        cleaned = super().clean()
+        name, room = cleaned.get("name"), cleaned.get("room")
+        if name and Emote.objects.filter(room=room, name__iexact=name).exclude(pk=self.instance.pk).exists():
+            self.add_error("name", _("An emote with this name already exists here."))
+        return cleaned
+
+
+@admin.register(Emote)
+class EmoteAdmin(StaffModelAdmin):
+    """Staff upload the site's emotes here (and may remove any room's)."""
+
+    form = EmoteAdminForm
+    list_display = ("name", "room", "created_at")
+    list_filter = (("room", admin.EmptyFieldListFilter),)
+    search_fields = ("name",)
+    raw_id_fields = ("room",)
+
+    def save_model(self, request, obj, form, change):
+        obj.created_by = obj.created_by or request.user
+        super().save_model(request, obj, form, change)
+        room_id = obj.room_id
+        transaction.on_commit(lambda: emotes_changed(room_id=room_id))
+
+    def delete_model(self, request, obj):
+        room_id = obj.room_id
+        super().delete_model(request, obj)
+        transaction.on_commit(lambda: emotes_changed(room_id=room_id))
+
+
+class ReadOnlyAdmin(StaffModelAdmin):
+    """Rows the site keeps itself (chat.services, chat.levels): staff read them, never edit them here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PinnedMessage)
+class PinnedMessageAdmin(ReadOnlyAdmin):
+    list_display = ("room", "message_id", "pinned_by", "created_at")
+    raw_id_fields = ("room", "pinned_by")
+
+
+@admin.register(EmoteUse)
+class EmoteUseAdmin(ReadOnlyAdmin):
+    list_display = ("emote", "room", "count")
+    list_select_related = ("emote", "room")
+
+
+@admin.register(LevelProgress)
+class LevelProgressAdmin(ReadOnlyAdmin):
+    list_display = ("user", "watch_minutes", "chat_minutes", "updated_at")
+    list_select_related = ("user",)
+    search_fields = ("user__username",)
 
 
 class ChatUserAdmin(UserAdmin):

@@ -1,17 +1,20 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from pymongo.errors import PyMongoError
 from redis.exceptions import RedisError
 from rest_framework import exceptions, serializers, status
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import AllowAny, IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
 from accounts.selectors import user_active
 from chat import selectors, services
-from chat.models import ChatBan
+from chat.forms import EmoteForm
+from chat.models import ChatBan, Emote
 from chat.wordfilter import words_parse
 from rooms.models import Room
 
@@ -48,11 +51,17 @@ def user_or_404(username: str) -> User:
 class MessageUserSerializer(serializers.Serializer):
     username = serializers.CharField()
     display_name = serializers.CharField()
+    level = serializers.IntegerField(
+        required=False, help_text=_("The author's level when they sent it (absent on older messages).")
+    )
 
 
 def archived_user(doc: dict) -> dict:
     """The author of an archived message (chat history, VOD danmaku), in MessageUserSerializer's shape."""
-    return {"username": doc.get("username", ""), "display_name": doc.get("display_name", "")}
+    user = {"username": doc.get("username", ""), "display_name": doc.get("display_name", "")}
+    if doc.get("level") is not None:
+        user["level"] = doc["level"]
+    return user
 
 
 class MessageOutputSerializer(serializers.Serializer):
@@ -151,6 +160,62 @@ class MessageDeleteApi(ModerationApi):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class ShownMessageSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    user = MessageUserSerializer()
+    text = serializers.CharField()
+    kind = serializers.CharField(help_text=_('"chat" or "danmaku".'))
+    created_at = serializers.CharField()
+
+
+class MessageIdInputSerializer(serializers.Serializer):
+    message_id = serializers.IntegerField(min_value=1, max_value=ID_MAX)
+
+
+class PinApi(ModerationApi):
+    @extend_schema(
+        request=MessageIdInputSerializer,
+        responses=ShownMessageSerializer,
+        summary=_("Pin a message above the room's chat, in place of the one before (room moderators)"),
+    )
+    def post(self, request, pk: int):
+        room = self.room_moderated(request, pk)
+        data = MessageIdInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        pin = services.chat_message_pin(
+            room=room, message_id=data.validated_data["message_id"], by=request.user
+        )
+        return Response(ShownMessageSerializer(pin.message).data)
+
+    @extend_schema(
+        responses={204: OpenApiResponse(description=_("No message is pinned in the room."))},
+        summary=_("Unpin the room's pinned message (room moderators)"),
+    )
+    def delete(self, request, pk: int):
+        services.chat_message_unpin(room=self.room_moderated(request, pk), by=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class HighlightApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request=MessageIdInputSerializer,
+        responses=ShownMessageSerializer,
+        summary=_("Show a message over the room's video once (the streamer)"),
+    )
+    def post(self, request, pk: int):
+        room = room_or_404(pk)
+        if not services.highlight_allowed(room=room, user=request.user):
+            raise exceptions.PermissionDenied(_("Only the streamer or staff may highlight a message."))
+        data = MessageIdInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        message = services.chat_message_highlight(
+            room=room, message_id=data.validated_data["message_id"], by=request.user
+        )
+        return Response(ShownMessageSerializer(message).data)
+
+
 class BanOutputSerializer(serializers.ModelSerializer):
     username = serializers.CharField(source="user.username")
 
@@ -236,6 +301,18 @@ class ChatSettingsSerializer(serializers.Serializer):
         max_length=services.BLOCKED_WORDS_MAX,
         help_text=_("Messages containing one of these (ignoring case) are refused."),
     )
+    danmaku_style_min_level = serializers.IntegerField(
+        min_value=0,
+        max_value=100,
+        required=False,
+        help_text=_("Level a viewer needs for coloured and top/bottom danmaku; 0: anyone."),
+    )
+    slow_mode_min_level = serializers.IntegerField(
+        min_value=0,
+        max_value=100,
+        required=False,
+        help_text=_("Level a viewer needs to chat while slow mode is on; 0: anyone."),
+    )
 
 
 def chat_settings_response(room: Room) -> Response:
@@ -246,6 +323,8 @@ def chat_settings_response(room: Room) -> Response:
                 "slow_mode_seconds": room.slow_mode_seconds,
                 "comment_cooldown_ms": room.comment_cooldown_ms,
                 "blocked_words": list(words_parse(room.blocked_words)),
+                "danmaku_style_min_level": room.danmaku_style_min_level,
+                "slow_mode_min_level": room.slow_mode_min_level,
             }
         ).data
     )
@@ -295,4 +374,83 @@ class ModeratorApi(ModerationApi):
         services.room_moderator_remove(
             room=self.room_owned(request, pk), user=user_or_404(username), by=request.user
         )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class EmoteOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(help_text=_("Typed as :name: in chat and danmaku."))
+    url = serializers.CharField()
+    scope = serializers.ChoiceField(choices=["site", "room"])
+
+
+class RoomEmoteOutputSerializer(EmoteOutputSerializer):
+    uses = serializers.IntegerField(help_text=_("Messages in this room that used it."))
+
+
+def emotes_output(request, emotes, uses: dict[int, int] | None = None) -> list[dict]:
+    entries = []
+    for emote in emotes:
+        entry = selectors.emote_entry(emote)
+        entry["url"] = request.build_absolute_uri(entry["url"])
+        if uses is not None:
+            entry["uses"] = uses.get(emote.pk, 0)
+        entries.append(entry)
+    return entries
+
+
+class SiteEmoteListApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=EmoteOutputSerializer(many=True), summary=_("The site's emotes"))
+    def get(self, request):
+        return Response(emotes_output(request, selectors.emotes_site()))
+
+
+class RoomEmoteListApi(APIView):
+    permission_classes = [IsAuthenticatedOrReadOnly]
+    parser_classes = [MultiPartParser, FormParser]
+
+    class EmoteInputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=32)
+        image = serializers.ImageField(help_text=_("PNG, GIF or WebP."))
+
+    @extend_schema(
+        responses=RoomEmoteOutputSerializer(many=True),
+        summary=_("The room's own emotes, with how often its chat used each"),
+    )
+    def get(self, request, pk: int):
+        room = room_or_404(pk)
+        uses = selectors.emote_uses_in_room(room_id=room.pk)
+        return Response(emotes_output(request, selectors.emotes_of_room(room_id=room.pk), uses))
+
+    @extend_schema(
+        request={"multipart/form-data": EmoteInputSerializer},
+        responses={201: RoomEmoteOutputSerializer},
+        summary=_("Add an emote to the room (its owner, staff)"),
+    )
+    def post(self, request, pk: int):
+        room = room_or_404(pk)
+        # Refused before the upload is read: a stranger learns nothing from validation errors.
+        if not services.emote_manage_allowed(room=room, user=request.user):
+            raise exceptions.PermissionDenied(_("Only the room's owner or staff may add its emotes."))
+        form = EmoteForm(data=request.data, files=request.FILES)
+        if not form.is_valid():
+            raise DjangoValidationError(form.errors.as_data())
+        emote = services.emote_create(room=room, by=request.user, **form.cleaned_data)
+        return Response(emotes_output(request, [emote], {})[0], status=status.HTTP_201_CREATED)
+
+
+class RoomEmoteDetailApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        responses={204: OpenApiResponse(description=_("The emote is gone."))},
+        summary=_("Remove one of the room's emotes (its owner, staff)"),
+    )
+    def delete(self, request, pk: int, emote_id: int):
+        emote = Emote.objects.filter(pk=emote_id, room_id=pk).select_related("room").first()
+        if emote is None:
+            raise Http404
+        services.emote_delete(emote=emote, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -11,6 +11,7 @@ from redis.exceptions import RedisError
 from chat import events as chat_events
 from chat import pipeline, presence
 from chat.hub import Hub, Socket, hub_current
+from chat.selectors import emote_map, room_pinned_message
 from rooms.models import Room
 
 logger = logging.getLogger(__name__)
@@ -21,8 +22,12 @@ CLOSE_NO_ROOM = 4404
 CLOSE_TRY_LATER = 1013
 
 
-def _room_status(room_id: int) -> str | None:
-    return Room.objects.filter(pk=room_id).values_list("status", flat=True).first()
+def _room_join_state(room_id: int) -> tuple[str | None, dict | None, list[dict]]:
+    """The room's status (None: no such room), its pinned message and its emote map, for the join batch."""
+    status = Room.objects.filter(pk=room_id).values_list("status", flat=True).first()
+    if status is None:
+        return None, None, []
+    return status, room_pinned_message(room_id=room_id), emote_map(room_id=room_id)
 
 
 class RoomConsumer(AsyncWebsocketConsumer):
@@ -38,7 +43,12 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.viewer = None
         self.room_id = int(self.scope["url_route"]["kwargs"]["room_id"])
         await self.accept()
-        status = await database_sync_to_async(_room_status)(self.room_id)
+        try:
+            status, pinned, emotes = await database_sync_to_async(_room_join_state)(self.room_id)
+        except RedisError:
+            logger.warning("chat socket refused: Redis unreachable")
+            await self.close(code=CLOSE_TRY_LATER)
+            return
         if status is None:
             await self.close(code=CLOSE_NO_ROOM)
             return
@@ -50,6 +60,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
                 username=user.username,
                 display_name=user.display_name or user.username,
                 is_staff=user.is_staff,
+                level=user.level,
             )
         else:
             self.sender = pipeline.Sender(room_id=self.room_id, user_id=None)
@@ -78,6 +89,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
             *recent,
             chat_events.viewers_event(count=viewers),
             chat_events.room_state_event(status=status),
+            chat_events.emotes_event(emotes=emotes),
+            *([chat_events.pin_event(message=pinned)] if pinned is not None else []),
         ]
         self.socket.push(chat_events.batch_frame(snapshot), first=True)
 

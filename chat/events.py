@@ -13,6 +13,7 @@ class ErrorCode:
     COMMENTS_OFF = "comments_off"
     INVALID = "invalid"
     AUTH_REQUIRED = "auth_required"
+    LEVEL_REQUIRED = "level_required"
 
 
 def message_event(
@@ -29,12 +30,16 @@ def message_event(
     size: str | None = None,
     lane: int | None = None,
     vpos_ms: int | None = None,
+    level: int | None = None,
 ) -> dict:
+    user = {"username": username, "display_name": display_name}
+    if level is not None:
+        user["level"] = level
     event = {
         "type": kind,
         "id": id,
         "seq": seq,
-        "user": {"username": username, "display_name": display_name},
+        "user": user,
         "text": text,
         "created_at": created_at.isoformat(),
     }
@@ -55,6 +60,7 @@ def message_document(
         "user": user_id,
         "username": event["user"]["username"],
         "display_name": event["user"]["display_name"],
+        "level": event["user"].get("level"),
         "text": event["text"],
         "kind": event["type"],
         "mode": event["mode"] if danmaku else None,
@@ -79,17 +85,25 @@ _ERROR_MESSAGES = {
     ErrorCode.COMMENTS_OFF: lambda: _("Comments are turned off in this room."),
     ErrorCode.INVALID: lambda: _("This message is not valid."),
     ErrorCode.AUTH_REQUIRED: lambda: _("Log in to chat."),
+    ErrorCode.LEVEL_REQUIRED: lambda: _("Your level is too low for this in this room."),
 }
 
 
 def error_event(
-    *, code: str, message: str | None = None, client_id: str | None = None, retry_after_ms: int | None = None
+    *,
+    code: str,
+    message: str | None = None,
+    client_id: str | None = None,
+    retry_after_ms: int | None = None,
+    level: int | None = None,
 ) -> dict:
     event = {"type": "error", "code": code, "message": message or _ERROR_MESSAGES[code]()}
     if client_id:
         event["client_id"] = client_id
     if retry_after_ms is not None:
         event["retry_after_ms"] = retry_after_ms
+    if level is not None:
+        event["level"] = level
     return event
 
 
@@ -103,6 +117,34 @@ def room_state_event(*, status: str) -> dict:
 
 def delete_event(*, id: int) -> dict:
     return {"type": "delete", "id": id}
+
+
+def shown_message(event: dict) -> dict:
+    """What a pin or highlight shows of a chat or danmaku event: who said what, and when."""
+    return {
+        "id": event["id"],
+        "user": event["user"],
+        "text": event["text"],
+        "kind": event["type"],
+        "created_at": event["created_at"],
+    }
+
+
+def pin_event(*, message: dict) -> dict:
+    return {"type": "pin", "message": message}
+
+
+def unpin_event() -> dict:
+    return {"type": "unpin"}
+
+
+def highlight_event(*, message: dict) -> dict:
+    return {"type": "highlight", "message": message}
+
+
+def emotes_event(*, emotes: list[dict]) -> dict:
+    """The emotes ``:name:`` stands for in the room: [{id, name, url, scope ("site"|"room")}]."""
+    return {"type": "emotes", "emotes": emotes}
 
 
 def batch_frame(events: list[dict]) -> str:

@@ -30,9 +30,11 @@ CLOSE_KICKED = 4003
 FANOUT_SLICE = 100
 
 
-# What a client resuming after a gap must get: the messages, and the deletions of messages it may still
-# show. Viewers and room_state need not be kept: every (re)connect's join batch carries the present ones.
-RESUMABLE = frozenset({"chat", "danmaku", "delete"})
+# What a client resuming after a gap must get: the messages, the deletions of messages it may still
+# show, and pin changes. Viewers, room_state and the pin itself need not be kept: every (re)connect's join
+# batch carries the present ones. A highlight shows once, live, so it is not kept either.
+MESSAGE_TYPES = frozenset({"chat", "danmaku"})
+RESUMABLE = MESSAGE_TYPES | {"delete", "pin", "unpin"}
 
 
 def recent_append(pipe, *, room_id: int, events: list[dict]) -> None:

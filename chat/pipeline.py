@@ -14,11 +14,13 @@ from django.utils.translation import gettext as _
 
 from chat import events as chat_events
 from chat.events import ErrorCode
-from chat.hub import Hub, recent_append
+from chat.hub import MESSAGE_TYPES, Hub, recent_append
 from chat.lanes import lane_take
+from chat.levels import chat_minute_counted
+from chat.models import EMOTE_NAME_PATTERN
 from chat.presence import comment_counted, room_live_stream
 from chat.ratelimit import RATE_LIMIT_LUA, rate_limit_args
-from chat.selectors import RoomChatRules, chat_ban_active, room_chat_rules
+from chat.selectors import RoomChatRules, chat_ban_active, emote_map, room_chat_rules
 from chat.wordfilter import text_blocked
 from streamlite import metrics
 from streamlite.json_input import JsonRefused, json_loads_limited
@@ -42,8 +44,11 @@ COLOR_NAMES = {
 }
 MODE_COMMANDS = {"ue": "top", "shita": "bottom", "naka": "scroll"}
 SIZE_COMMANDS = {"small": "small", "big": "big", "medium": "normal"}
+DANMAKU_PLAIN_COLOR = "#ffffff"
 CLIENT_ID_MAX = 64
 RULES_CACHE_S = 2.0
+EMOTES_CACHE_S = 5.0
+EMOTE_RE = re.compile(f":({EMOTE_NAME_PATTERN}):")
 BAN_CACHE_S = 5.0
 DEDUPE_TTL_S = 600
 # The admission of a message in one round trip (each await of the accept path waits behind whatever the
@@ -75,12 +80,39 @@ class Sender:
     username: str = ""
     display_name: str = ""
     is_staff: bool = False
+    # As computed when the socket connected (levels change in the background, at most once a minute).
+    level: int = 1
 
 
 class Rejected(Exception):
-    def __init__(self, code: str, message: str | None = None, retry_after_ms: int | None = None):
+    def __init__(
+        self,
+        code: str,
+        message: str | None = None,
+        retry_after_ms: int | None = None,
+        level: int | None = None,
+    ):
         super().__init__(code)
-        self.code, self.message, self.retry_after_ms = code, message, retry_after_ms
+        self.code, self.message, self.retry_after_ms, self.level = code, message, retry_after_ms, level
+
+
+def level_gates_check(*, rules: RoomChatRules, level: int, message: dict) -> None:
+    """The room's level gates: chat while slow mode is on, and coloured or top/bottom danmaku."""
+    if rules.slow_mode_s and level < rules.slow_mode_min_level:
+        raise Rejected(
+            ErrorCode.LEVEL_REQUIRED,
+            _("Slow mode is on: chatting in this room needs level %(level)d.")
+            % {"level": rules.slow_mode_min_level},
+            level=rules.slow_mode_min_level,
+        )
+    styled = "mode" in message and (message["mode"] != "scroll" or message["color"] != DANMAKU_PLAIN_COLOR)
+    if styled and level < rules.danmaku_style_min_level:
+        raise Rejected(
+            ErrorCode.LEVEL_REQUIRED,
+            _("Coloured and top or bottom danmaku in this room need level %(level)d.")
+            % {"level": rules.danmaku_style_min_level},
+            level=rules.danmaku_style_min_level,
+        )
 
 
 def commands_parse(text: str) -> tuple[str, dict]:
@@ -125,7 +157,7 @@ def message_validate(payload: dict) -> dict:
         _text_check_length(text)
         return {"text": text}
     mode = payload.get("mode", "scroll")
-    color = payload.get("color", "#ffffff")
+    color = payload.get("color", DANMAKU_PLAIN_COLOR)
     size = payload.get("size", "normal")
     if mode not in MODES or size not in SIZES or not isinstance(color, str) or not COLOR_RE.fullmatch(color):
         raise Rejected(ErrorCode.INVALID, _("Unknown danmaku mode, colour or size."))
@@ -140,6 +172,23 @@ async def _rules(hub: Hub, room_id: int) -> RoomChatRules | None:
         rules = await database_sync_to_async(room_chat_rules)(room_id)
         hub.cache_set(("rules", room_id), rules)
     return rules
+
+
+async def _emote_ids(hub: Hub, room_id: int) -> dict[str, int]:
+    """Emote name -> id in the room (a room emote wins over the site's of the same name), for counting."""
+    ids = hub.cached(("emotes", room_id), EMOTES_CACHE_S)
+    if ids is None:
+        entries = await database_sync_to_async(emote_map)(room_id=room_id)
+        ids = {entry["name"]: entry["id"] for entry in entries}
+        hub.cache_set(("emotes", room_id), ids)
+    return ids
+
+
+def emotes_used(text: str, ids: dict[str, int]) -> set[int]:
+    """The ids of the known emotes a message uses, each once."""
+    if not ids or ":" not in text:
+        return set()
+    return {ids[name] for name in EMOTE_RE.findall(text) if name in ids}
 
 
 async def _banned(hub: Hub, *, user_id: int, room_id: int) -> bool:
@@ -169,8 +218,10 @@ async def message_accept(*, hub: Hub, sender: Sender, payload: dict) -> dict | N
         raise Rejected(ErrorCode.BANNED)
     if text_blocked(message["text"], rules.words):
         raise Rejected(ErrorCode.INVALID, _("This message contains a word blocked in this room."))
-    dedupe = keys.chat_dedupe(sender.user_id, client_id) if client_id else ""
     exempt = sender.is_staff or rules.is_moderator(sender.user_id)
+    if not exempt:
+        level_gates_check(rules=rules, level=sender.level, message=message)
+    dedupe = keys.chat_dedupe(sender.user_id, client_id) if client_id else ""
     cooldown_ms = 0 if exempt else (rules.slow_mode_s * 1000 or rules.cooldown_ms)
     verdict, *values = await redis.register_script(_ADMIT_SCRIPT)(
         keys=[dedupe, keys.chat_rate(room_id, sender.user_id), keys.CHAT_NEXT_ID, keys.chat_seq(room_id)],
@@ -211,6 +262,7 @@ async def _message_store(
         else None
     )
     stream_id, started_ms = await room_live_stream(hub, room_id)
+    used = emotes_used(message["text"], await _emote_ids(hub, room_id))
     now = datetime.now(UTC)
     event = chat_events.message_event(
         kind=kind,
@@ -225,6 +277,7 @@ async def _message_store(
         size=message.get("size"),
         lane=lane,
         vpos_ms=max(0, int(now.timestamp() * 1000) - started_ms) if started_ms is not None else 0,
+        level=sender.level,
     )
     document = chat_events.message_document(
         event=event, room_id=room_id, stream_id=stream_id, user_id=sender.user_id, client_id=client_id
@@ -235,6 +288,11 @@ async def _message_store(
         pipe.xadd(keys.CHAT_OUTBOX, {"doc": json.dumps(document, ensure_ascii=False)})
         if stream_id is not None:
             comment_counted(pipe, stream_id=stream_id)
+        chat_minute_counted(pipe, user_id=sender.user_id)
+        if used:
+            for emote_id in used:
+                pipe.hincrby(keys.chat_emote_uses(room_id), emote_id, 1)
+            pipe.sadd(keys.CHAT_EMOTE_USE_ROOMS, room_id)
         if dedupe:
             pipe.set(dedupe, json.dumps(ack), ex=DEDUPE_TTL_S)
         await pipe.execute()
@@ -245,11 +303,12 @@ async def _message_store(
 
 async def recent_events(*, hub: Hub, room_id: int, after_seq: int | None = None) -> list[dict]:
     """The room's recent events, oldest first. For a join (no ``after_seq``) its chat and danmaku only
-    (a deleted message is already gone from the list); for a resume everything after ``after_seq``,
-    deletions included, so a message deleted during the client's gap leaves its page too."""
+    (a deleted message is already gone from the list, the join batch carries the present pin); for a
+    resume everything after ``after_seq``, deletions and pin changes included, so a message deleted
+    during the client's gap leaves its page too."""
     events = map(json.loads, await hub.redis.lrange(keys.chat_recent(room_id), 0, -1))
     if after_seq is None:
-        return [event for event in events if event["type"] != "delete"]
+        return [event for event in events if event["type"] in MESSAGE_TYPES]
     return [event for event in events if event["seq"] > after_seq]
 
 
@@ -284,6 +343,7 @@ async def frame_handle(*, hub: Hub, sender: Sender, text: str | None) -> list[di
                 message=rejected.message,
                 client_id=client_id,
                 retry_after_ms=rejected.retry_after_ms,
+                level=rejected.level,
             )
         ]
     return [ack] if ack is not None else []

@@ -3,12 +3,12 @@ import re
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from pymongo import DESCENDING
 
 from accounts.models import User
-from chat.models import ChatBan
+from chat.models import ChatBan, Emote, EmoteUse, PinnedMessage
 from chat.presence import room_viewers_read
 from chat.wordfilter import words_parse
 from rooms.models import Room
@@ -26,6 +26,9 @@ class RoomChatRules:
     words: tuple[str, ...]
     owner_id: int
     moderator_ids: frozenset[int]
+    # Level gates; 0: anyone. Defaults: rules cached before they existed still read.
+    danmaku_style_min_level: int = 0
+    slow_mode_min_level: int = 0
 
     def is_moderator(self, user_id: int) -> bool:
         return user_id == self.owner_id or user_id in self.moderator_ids
@@ -54,7 +57,15 @@ def room_chat_rules(room_id: int) -> RoomChatRules | None:
         return _rules_from_json(raw)
     room = (
         Room.objects.filter(pk=room_id)
-        .only("owner_id", "allow_comments", "comment_cooldown_ms", "slow_mode_seconds", "blocked_words")
+        .only(
+            "owner_id",
+            "allow_comments",
+            "comment_cooldown_ms",
+            "slow_mode_seconds",
+            "blocked_words",
+            "danmaku_style_min_level",
+            "slow_mode_min_level",
+        )
         .first()
     )
     if room is None:
@@ -66,6 +77,8 @@ def room_chat_rules(room_id: int) -> RoomChatRules | None:
         words=words_parse(room.blocked_words),
         owner_id=room.owner_id,
         moderator_ids=frozenset(room.moderators.values_list("pk", flat=True)),
+        danmaku_style_min_level=room.danmaku_style_min_level,
+        slow_mode_min_level=room.slow_mode_min_level,
     )
     redis.set(keys.chat_rules(room_id), _rules_to_json(rules), ex=RULES_TTL_S)
     return rules
@@ -128,9 +141,59 @@ def room_viewers(*, room_id: int) -> dict:
     """Who watches the room now: the signed-in viewers by name (the first VIEWER_LIST_MAX by username),
     how many are signed in, and how many watch without an account."""
     user_ids, anonymous = room_viewers_read(room_id=room_id)
-    users = User.objects.filter(pk__in=user_ids, is_active=True).only("username", "display_name")
+    users = User.objects.filter(pk__in=user_ids, is_active=True).only("username", "display_name", "level")
     return {
         "users": list(users.order_by("username")[:VIEWER_LIST_MAX]),
         "signed_in": len(user_ids),
         "anonymous": anonymous,
     }
+
+
+def room_pinned_message(*, room_id: int) -> dict | None:
+    """The message pinned above the room's chat (the pin event's ``message``), or None."""
+    return PinnedMessage.objects.filter(room_id=room_id).values_list("message", flat=True).first()
+
+
+EMOTES_CACHE_TTL_S = 300
+
+
+def emotes_site() -> QuerySet[Emote]:
+    return Emote.objects.filter(room__isnull=True).order_by("name")
+
+
+def emotes_of_room(*, room_id: int) -> QuerySet[Emote]:
+    return Emote.objects.filter(room_id=room_id).order_by("name")
+
+
+def emote_entry(emote: Emote) -> dict:
+    """An emote as pages and the websocket see it."""
+    return {
+        "id": emote.pk,
+        "name": emote.name,
+        "url": emote.image.url,
+        "scope": "site" if emote.room_id is None else "room",
+    }
+
+
+def _emotes_cached(key: str, emotes: QuerySet[Emote]) -> list[dict]:
+    redis = redis_sync()
+    raw = redis.get(key)
+    if raw is not None:
+        return json.loads(raw)
+    entries = [emote_entry(emote) for emote in emotes]
+    redis.set(key, json.dumps(entries), ex=EMOTES_CACHE_TTL_S)
+    return entries
+
+
+def emote_map(*, room_id: int) -> list[dict]:
+    """The emotes a room's messages may use (the site's, then the room's), cached in Redis; chat.services
+    .emotes_changed drops the cache."""
+    return [
+        *_emotes_cached(keys.CHAT_EMOTES_SITE, emotes_site()),
+        *_emotes_cached(keys.chat_emotes(room_id), emotes_of_room(room_id=room_id)),
+    ]
+
+
+def emote_uses_in_room(*, room_id: int) -> dict[int, int]:
+    """Emote id -> how many messages in the room used it (counted up to the last flush)."""
+    return dict(EmoteUse.objects.filter(room_id=room_id).values_list("emote_id", "count"))

@@ -8,6 +8,7 @@ from celery import shared_task
 from pymongo.errors import PyMongoError
 from redis.exceptions import LockNotOwnedError
 
+from chat import levels, services
 from chat.archive import archive_indexes_ensure, outbox_drain
 from streamlite.redis import keys, redis_sync
 
@@ -46,3 +47,13 @@ def chat_outbox_flush() -> int:
     finally:
         with suppress(LockNotOwnedError):  # held past its timeout: someone else's now
             lock.release()
+
+
+@shared_task(ignore_result=True)
+def chat_emote_uses_flush() -> int:
+    return services.emote_uses_flush()
+
+
+@shared_task(ignore_result=True)
+def chat_levels_update() -> int:
+    return levels.levels_update()

@@ -92,6 +92,17 @@ class Room(TimeStampedModel):
     clips_allowed = models.BooleanField(_("allow clips"), default=True)
     # A recent frame of the live stream, written by streams every PREVIEW_INTERVAL_S; shown only while live.
     preview = models.ImageField(upload_to="previews/", blank=True, editable=False)
+    # Level gates (0: anyone); the owner, moderators and staff are exempt.
+    danmaku_style_min_level = models.PositiveSmallIntegerField(
+        _("level for coloured and top/bottom danmaku"),
+        default=0,
+        help_text=_("Viewers below this level send white scrolling danmaku only. 0: anyone."),
+    )
+    slow_mode_min_level = models.PositiveSmallIntegerField(
+        _("level to chat in slow mode"),
+        default=0,
+        help_text=_("While slow mode is on, viewers below this level cannot chat. 0: anyone."),
+    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -73,6 +73,19 @@ urlpatterns = [
         chat_apis.MessageDeleteApi.as_view(),
         name="api-moderation-delete",
     ),
+    path("emotes/", chat_apis.SiteEmoteListApi.as_view(), name="api-emotes"),
+    path("rooms/<int:pk>/emotes/", chat_apis.RoomEmoteListApi.as_view(), name="api-room-emotes"),
+    path(
+        "rooms/<int:pk>/emotes/<int:emote_id>/",
+        chat_apis.RoomEmoteDetailApi.as_view(),
+        name="api-room-emote",
+    ),
+    path("rooms/<int:pk>/moderation/pin/", chat_apis.PinApi.as_view(), name="api-moderation-pin"),
+    path(
+        "rooms/<int:pk>/moderation/highlight/",
+        chat_apis.HighlightApi.as_view(),
+        name="api-moderation-highlight",
+    ),
     path("rooms/<int:pk>/moderation/timeout/", chat_apis.TimeoutApi.as_view(), name="api-moderation-timeout"),
     path("rooms/<int:pk>/moderation/ban/", chat_apis.BanApi.as_view(), name="api-moderation-ban"),
     re_path(

@@ -97,6 +97,14 @@ class keys:  # noqa: N801  (a namespace: keys.chat_seq(1) reads like the key it 
     def chat_viewers_last(room_id: int) -> str:
         return f"chat:room:{room_id}:viewers:last"
 
+    @staticmethod
+    def chat_emotes(room_id: int) -> str:
+        return f"chat:room:{room_id}:emotes"
+
+    @staticmethod
+    def chat_emote_uses(room_id: int) -> str:
+        return f"chat:room:{room_id}:emote_uses"
+
     # Chat: per user, message and stream.
     @staticmethod
     def chat_dedupe(user_id: int, client_id: str) -> str:
@@ -115,6 +123,16 @@ class keys:  # noqa: N801  (a namespace: keys.chat_seq(1) reads like the key it 
     CHAT_OUTBOX = "chat:outbox"
     CHAT_OUTBOX_LOCK = "chat:outbox:flushing"
     CHAT_STATS_STREAMS = "chat:stats:streams"
+    CHAT_EMOTES_SITE = "chat:emotes:site"
+    CHAT_EMOTE_USE_ROOMS = "chat:emote_uses:rooms"
+
+    # Levels (chat.levels): the chatting minutes counted per user, drained once a minute.
+    @staticmethod
+    def level_chat_marker(user_id: int) -> str:
+        return f"level:chat_marker:{user_id}"
+
+    LEVEL_CHAT_MINUTES = "level:chat_minutes"
+    LEVEL_SAMPLED = "level:sampled"
 
     # Presence (streamlite.presence): who is connected, per scope.
     @staticmethod

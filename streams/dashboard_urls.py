@@ -13,5 +13,7 @@ urlpatterns = [
     path("moderators/add/", views.moderator_add_view, name="dashboard_moderator_add"),
     path("moderators/<str:username>/remove/", views.moderator_remove_view, name="dashboard_moderator_remove"),
     path("bans/<str:username>/lift/", views.chat_ban_lift_view, name="dashboard_chat_ban_lift"),
+    path("emotes/add/", views.emote_add_view, name="dashboard_emote_add"),
+    path("emotes/<int:pk>/delete/", views.emote_delete_view, name="dashboard_emote_delete"),
     path("streams/<int:pk>/viewers/", views.stream_viewers_view, name="dashboard_stream_viewers"),
 ]

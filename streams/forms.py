@@ -58,6 +58,7 @@ SLOW_MODE_MAX_S = 3600
 COOLDOWN_MAX_MS = 60_000
 DASHBOARD_BLOCKED_WORDS_MAX = 200
 BLOCKED_WORD_MAX_CHARS = 50
+LEVEL_GATE_MAX = 100
 
 
 class ChatSettingsForm(forms.Form):
@@ -81,6 +82,21 @@ class ChatSettingsForm(forms.Form):
         help_text=_("One word or phrase per line; messages containing one are refused."),
     )
 
+    danmaku_style_min_level = forms.IntegerField(
+        label=_("Level for coloured and top/bottom danmaku"),
+        required=False,
+        min_value=0,
+        max_value=LEVEL_GATE_MAX,
+        help_text=_("Viewers below this level send white scrolling danmaku only; 0: anyone."),
+    )
+    slow_mode_min_level = forms.IntegerField(
+        label=_("Level to chat in slow mode"),
+        required=False,
+        min_value=0,
+        max_value=LEVEL_GATE_MAX,
+        help_text=_("While slow mode is on, viewers below this level cannot chat; 0: anyone."),
+    )
+
     @classmethod
     def for_room(cls, room: Room) -> "ChatSettingsForm":
         return cls(
@@ -89,6 +105,8 @@ class ChatSettingsForm(forms.Form):
                 "slow_mode_seconds": room.slow_mode_seconds,
                 "comment_cooldown_ms": room.comment_cooldown_ms,
                 "blocked_words": room.blocked_words,
+                "danmaku_style_min_level": room.danmaku_style_min_level,
+                "slow_mode_min_level": room.slow_mode_min_level,
             }
         )
 

@@ -13,8 +13,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
 from accounts.services import streamer_application_submit, user_may_stream
+from chat.forms import EmoteForm
+from chat.models import Emote
+from chat.selectors import emote_uses_in_room, emotes_of_room
 from chat.services import (
     chat_room_ban_lift,
+    emote_create,
+    emote_delete,
     room_chat_rules_update,
     room_moderator_add,
     room_moderator_remove,
@@ -74,8 +79,15 @@ def _render_dashboard(request: HttpRequest, **bound_forms) -> HttpResponse:
         moderator_form=bound_forms.get("moderator_form") or ModeratorAddForm(),
         moderators=selectors.room_moderators(room=room),
         chat_bans=selectors.room_bans_active(room=room),
+        emote_form=bound_forms.get("emote_form") or EmoteForm(),
+        emotes=_emotes_with_uses(room),
     )
     return render(request, "dashboard/index.html", context)
+
+
+def _emotes_with_uses(room) -> list[tuple[Emote, int]]:
+    uses = emote_uses_in_room(room_id=room.pk)
+    return [(emote, uses.get(emote.pk, 0)) for emote in emotes_of_room(room_id=room.pk)]
 
 
 def _own_room_or_404(user: User):
@@ -236,3 +248,32 @@ def dashboard_status_view(request: HttpRequest) -> JsonResponse:
             "viewers_url": reverse("dashboard_stream_viewers", args=[stream.pk]) if stream else None,
         }
     )
+
+
+@never_cache
+@login_required
+@require_POST
+def emote_add_view(request: HttpRequest) -> HttpResponse:
+    room = _own_room_or_404(request.user)
+    form = EmoteForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            emote_create(room=room, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request, _("Your emote :%(name)s: is ready.") % {"name": form.cleaned_data["name"]}
+            )
+            return redirect("dashboard")
+    return _render_dashboard(request, emote_form=form)
+
+
+@login_required
+@require_POST
+def emote_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
+    room = _own_room_or_404(request.user)
+    emote = get_object_or_404(Emote.objects.select_related("room"), pk=pk, room=room)
+    emote_delete(emote=emote, by=request.user)
+    messages.success(request, _("The emote :%(name)s: is removed.") % {"name": emote.name})
+    return redirect("dashboard")

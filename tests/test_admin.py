@@ -15,13 +15,14 @@ from django.utils import timezone
 from accounts.activity import activity_record
 from accounts.models import ActivityLog, SiteSettings, StreamerApplication, User
 from accounts.services import site_settings_get, streamer_application_submit, user_may_stream
-from chat.models import ChatBan
+from chat.models import ChatBan, Emote, EmoteUse, LevelProgress, PinnedMessage
 from chat.services import chat_ban_create
 from clips.models import Clip
 from notifications.models import EmailAlert, Notification
 from rooms.models import Category, Follow, Room, StreamKey, Tag
 from schedule.models import Reminder, ScheduledStream
 from streams.models import RoomRecord, Stream, ViewerSample
+from tests.chat.test_emotes import emote_of
 from tests.factories import (
     CategoryFactory,
     FollowFactory,
@@ -51,6 +52,14 @@ BUILDERS: dict[type[Model], Callable[[], Model]] = {
     Room: RoomFactory,
     StreamKey: lambda: RoomFactory().stream_keys.get(),
     Follow: FollowFactory,
+    Emote: lambda: emote_of(room=None, name=f"site_{Emote.objects.count()}"),
+    EmoteUse: lambda: EmoteUse.objects.create(
+        emote=emote_of(room=RoomFactory(), name="used"), room=RoomFactory()
+    ),
+    PinnedMessage: lambda: PinnedMessage.objects.create(
+        room=RoomFactory(), message_id=1, message={"id": 1, "user": {}, "text": "pinned", "kind": "chat"}
+    ),
+    LevelProgress: lambda: LevelProgress.objects.create(user=UserFactory(), watch_minutes=30),
     Stream: StreamFactory,
     RoomRecord: lambda: LiveRoomFactory().records.get(),
     ViewerSample: lambda: ViewerSample.objects.create(stream=StreamFactory(), at=timezone.now(), viewers=3),
@@ -239,6 +248,8 @@ def test_a_room_added_by_staff_gets_a_stream_key(staff_client, user):
             "allow_comments": "on",
             "comment_cooldown_ms": 1000,
             "slow_mode_seconds": 0,
+            "danmaku_style_min_level": 0,
+            "slow_mode_min_level": 0,
             "stream_keys-TOTAL_FORMS": 0,
             "stream_keys-INITIAL_FORMS": 0,
         },

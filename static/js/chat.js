@@ -1,11 +1,14 @@
 // The room's chat panel (templates/rooms/_chat.html): message list, composer, moderation menu, and the
 // danmaku layer over the player, all fed by one RoomSocket. User text only ever goes in via textContent.
 import { bindDanmakuControls, DanmakuLayer, DanmakuSettings } from "./danmaku.js";
+import { emoteImage, emoteMapFill, renderText } from "./emotes.js";
 import { RoomSocket } from "./room_socket.js";
 
 const LIST_LIMIT = 300; // older messages leave the list so a long stream does not grow the page forever
 const STICK_PX = 40; // this close to the bottom counts as "reading the newest"
 const COMPOSER_KEY = "streamlite.composer";
+const LEVEL_TIERS = [5, 10, 20]; // badge colours change at these levels
+const HIGHLIGHT_MS = 8000; // a highlighted message stays over the video this long
 // gettext, ngettext and interpolate come from Django's JavaScript catalogue (/jsi18n/, base.html).
 const say = (format, values) => interpolate(format, values, true);
 
@@ -45,7 +48,13 @@ const STATUS_TEXTS = {
 };
 
 // The data attribute of #chat holding each moderation endpoint (the template resolves them by name).
-const MODERATION_URLS = { delete: "moderateDeleteUrl", timeout: "moderateTimeoutUrl", ban: "moderateBanUrl" };
+const MODERATION_URLS = {
+  delete: "moderateDeleteUrl",
+  timeout: "moderateTimeoutUrl",
+  ban: "moderateBanUrl",
+  pin: "moderatePinUrl",
+  highlight: "moderateHighlightUrl",
+};
 
 // The page's language (Django's), so numbers, times and plurals match the translated strings around them.
 const LOCALE = document.documentElement.lang || undefined;
@@ -73,7 +82,9 @@ class ChatPanel {
     this.username = root.dataset.username || "";
     this.canModerate = root.dataset.canModerate === "true";
     this.modTemplate = document.getElementById("chat-moderation-menu");
+    this.pinned = root.querySelector("[data-chat-pinned]");
     this.clientSeq = 0;
+    this.emotes = new Map(); // name -> {name, url}: the room's and the site's emotes, from the socket
 
     this.danmaku = this.mountDanmaku();
     this.socket = new RoomSocket(root.dataset.roomId);
@@ -90,7 +101,8 @@ class ChatPanel {
     const player = document.querySelector(`.player[data-room-id="${this.root.dataset.roomId}"]`);
     if (!player) return null;
     const settings = new DanmakuSettings();
-    const layer = new DanmakuLayer(player, { settings });
+    const layer = new DanmakuLayer(player, { settings, emotes: this.emotes });
+    this.player = player;
     const controls = document.getElementById("danmaku-controls").content.firstElementChild.cloneNode(true);
     player.append(controls);
     const toggle = controls.querySelector(".danmaku-controls__toggle");
@@ -115,6 +127,12 @@ class ChatPanel {
     on("error", (event) => this.onError(event));
     on("delete", (event) => this.onDelete(event));
     on("viewers", (event) => this.showViewers(event.count));
+    on("pin", (event) => this.showPinned(event.message));
+    on("unpin", () => this.hidePinned());
+    on("highlight", (event, backlog) => {
+      if (!backlog) this.showHighlight(event.message);
+    });
+    on("emotes", (event) => this.setEmotes(event.emotes));
     this.socket.addEventListener("open", () => this.showStatus("connected"));
     this.socket.addEventListener("close", () => this.showStatus("offline"));
   }
@@ -174,6 +192,23 @@ class ChatPanel {
 
   // ---- the list ----
 
+  // The author's name, with their level as a badge when the server sent one.
+  buildAuthor(user) {
+    const name = document.createElement("span");
+    name.className = "chat__user";
+    name.textContent = user?.display_name || user?.username || "";
+    if (user?.username) name.title = `@${user.username}`;
+    const level = Number(user?.level);
+    if (!Number.isInteger(level) || level < 1) return [name];
+    const badge = document.createElement("span");
+    badge.className = "chat__level";
+    badge.dataset.level = String(level);
+    badge.dataset.tier = String(LEVEL_TIERS.filter((floor) => level >= floor).length);
+    badge.textContent = say(gettext("Lv %(level)s"), { level: new Intl.NumberFormat(LOCALE).format(level) });
+    badge.title = say(gettext("Level %(level)s"), { level });
+    return [badge, " ", name];
+  }
+
   buildMessage({ id, user, text, created_at: createdAt, type }) {
     const item = document.createElement("li");
     item.className = "chat__msg";
@@ -183,14 +218,13 @@ class ChatPanel {
     time.className = "chat__time";
     if (createdAt) time.dateTime = createdAt;
     time.textContent = timeLabel(createdAt);
-    const name = document.createElement("span");
-    name.className = "chat__user";
-    name.textContent = user?.display_name || user?.username || "";
-    if (user?.username) name.title = `@${user.username}`;
+    const author = this.buildAuthor(user);
+    const name = author[author.length - 1];
     const body = document.createElement("span");
     body.className = "chat__text";
-    body.textContent = text;
-    item.append(time, " ", name, " ", body);
+    body.dataset.text = text;
+    renderText(body, text, this.emotes);
+    item.append(time, " ", ...author, " ", body);
     if (type === "danmaku") {
       const tag = document.createElement("span");
       tag.className = "chat__tag";
@@ -235,6 +269,49 @@ class ChatPanel {
     this.danmaku?.remove(id);
   }
 
+  // ---- pinned and highlighted messages, emotes ----
+
+  showPinned(message) {
+    if (!this.pinned || !message) return;
+    const body = this.pinned.querySelector("[data-chat-pinned-message]");
+    const text = document.createElement("span");
+    text.className = "chat__text";
+    renderText(text, message.text, this.emotes);
+    body.replaceChildren(...this.buildAuthor(message.user), " ", text);
+    this.pinned.dataset.id = String(message.id);
+    this.pinned.hidden = false;
+  }
+
+  hidePinned() {
+    if (!this.pinned) return;
+    this.pinned.hidden = true;
+    delete this.pinned.dataset.id;
+    this.pinned.querySelector("[data-chat-pinned-message]").replaceChildren();
+  }
+
+  showHighlight(message) {
+    if (!this.player || !message) return;
+    this.highlight?.remove();
+    const box = document.createElement("div");
+    box.className = "highlight";
+    box.setAttribute("role", "status");
+    const text = document.createElement("span");
+    text.className = "highlight__text";
+    renderText(text, message.text, this.emotes);
+    const author = this.buildAuthor(message.user);
+    author[author.length - 1].className = "highlight__user";
+    box.append(...author, text);
+    this.player.append(box);
+    this.highlight = box;
+    setTimeout(() => box.remove(), HIGHLIGHT_MS);
+  }
+
+  setEmotes(emotes) {
+    emoteMapFill(this.emotes, emotes);
+    this.fillEmotePicker();
+    this.root.dispatchEvent(new CustomEvent("chat:emotes", { detail: this.emotes }));
+  }
+
   // ---- sending ----
 
   setUpComposer() {
@@ -249,6 +326,59 @@ class ChatPanel {
       event.preventDefault();
       this.sendMessage();
     });
+    this.updateCounter();
+    this.setUpEmotePicker();
+  }
+
+  setUpEmotePicker() {
+    this.picker = this.form.querySelector("[data-chat-emote-picker]");
+    this.pickerToggle = this.form.querySelector("[data-chat-emote-toggle]");
+    if (!this.picker || !this.pickerToggle) return;
+    this.pickerToggle.addEventListener("click", () => {
+      this.picker.hidden = !this.picker.hidden;
+      this.pickerToggle.setAttribute("aria-expanded", String(!this.picker.hidden));
+    });
+    this.picker.addEventListener("click", (event) => {
+      const choice = event.target.closest("[data-emote]");
+      if (choice) this.insertEmote(choice.dataset.emote);
+    });
+    document.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && !this.picker.hidden) {
+        this.picker.hidden = true;
+        this.pickerToggle.setAttribute("aria-expanded", "false");
+        this.pickerToggle.focus();
+      }
+    });
+    this.fillEmotePicker();
+  }
+
+  fillEmotePicker() {
+    if (!this.picker) return;
+    const buttons = [...this.emotes.values()].map((emote) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "chat__emote";
+      button.dataset.emote = emote.name;
+      button.title = `:${emote.name}:`;
+      button.append(emoteImage(emote));
+      return button;
+    });
+    this.picker.querySelector("[data-chat-emote-grid]").replaceChildren(...buttons);
+    this.picker.querySelector("[data-chat-emote-empty]").hidden = buttons.length > 0;
+  }
+
+  insertEmote(name) {
+    const { input } = this;
+    const start = input.selectionStart ?? input.value.length;
+    const end = input.selectionEnd ?? start;
+    const before = input.value.slice(0, start);
+    const after = input.value.slice(end);
+    // Spaces around it, so it never fuses with the words next to it into another ":name:".
+    const token = `${before && !before.endsWith(" ") ? " " : ""}:${name}:${after.startsWith(" ") ? "" : " "}`;
+    input.value = before + token + after;
+    const caret = before.length + token.length;
+    input.focus();
+    input.setSelectionRange(caret, caret);
     this.updateCounter();
   }
 
@@ -356,7 +486,7 @@ class ChatPanel {
     if (pending) {
       // Give the text back so the sender can shorten or resend it.
       if (!this.input.value) {
-        this.input.value = pending.querySelector(".chat__text").textContent;
+        this.input.value = pending.querySelector(".chat__text").dataset.text;
         this.updateCounter();
       }
       pending.remove();
@@ -408,6 +538,23 @@ class ChatPanel {
     document.addEventListener("click", (event) => {
       if (!event.target.closest(".chat__mod")) this.closeMenus();
     });
+    this.root.querySelector("[data-chat-unpin]")?.addEventListener("click", () => this.unpin());
+  }
+
+  async unpin() {
+    try {
+      const response = await fetch(this.root.dataset.moderatePinUrl, {
+        method: "DELETE",
+        credentials: "same-origin",
+        headers: { Accept: "application/json", "X-CSRFToken": this.root.dataset.csrfToken },
+      });
+      if (!response.ok) {
+        const answer = await response.json().catch(() => ({}));
+        this.showAlert(moderationFailed(answer.error?.message || response.statusText));
+      }
+    } catch {
+      this.showAlert(moderationFailed(STATUS_TEXTS.offline()));
+    }
   }
 
   closeMenus(except = null) {
@@ -422,7 +569,7 @@ class ChatPanel {
     const { modAction: action, minutes } = button.dataset;
     const username = item.dataset.username;
     let body;
-    if (action === "delete") body = { message_id: Number(item.dataset.id) };
+    if (action === "delete" || action === "pin" || action === "highlight") body = { message_id: Number(item.dataset.id) };
     else if (action === "timeout") body = { username, minutes: Number(minutes) };
     else {
       if (!window.confirm(say(gettext("Ban %(user)s from chatting in this room?"), { user: username }))) return;

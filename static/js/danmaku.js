@@ -1,6 +1,8 @@
-// Danmaku drawn over a video: text-only elements in the lanes the server assigned, moved with CSS
+// Danmaku drawn over a video: text (and known emotes) in the lanes the server assigned, moved with CSS
 // transforms (Web Animations). Knows nothing of websockets, so the VOD player can feed it replayed
 // comments the same way the live room feeds it socket events.
+
+import { renderText } from "./emotes.js";
 
 const STORAGE_KEY = "streamlite.danmaku";
 const FIXED_MS = 4000; // top and bottom comments stay this long
@@ -80,10 +82,12 @@ export class DanmakuSettings extends EventTarget {
 export class DanmakuLayer {
   /**
    * @param {HTMLElement} container the positioned box over which comments fly (the player)
-   * @param {{settings?: DanmakuSettings}} options
+   * @param {{settings?: DanmakuSettings, emotes?: Map}} options emotes: name -> {name, url}, kept current
+   *   by the page
    */
-  constructor(container, { settings = new DanmakuSettings() } = {}) {
+  constructor(container, { settings = new DanmakuSettings(), emotes = new Map() } = {}) {
     this.settings = settings;
+    this.emotes = emotes;
     this.element = document.createElement("div");
     this.element.className = "danmaku-layer";
     this.element.setAttribute("aria-hidden", "true"); // the chat list is the accessible copy
@@ -121,7 +125,7 @@ export class DanmakuLayer {
 
     const item = document.createElement("div");
     item.className = `danmaku danmaku--${event.mode || "scroll"}`;
-    item.textContent = event.text;
+    renderText(item, event.text, this.emotes);
     if (event.id != null) item.dataset.id = String(event.id);
     if (/^#[0-9a-f]{6}$/i.test(event.color || "")) item.style.color = event.color;
     item.style.fontSize = `${fontPx * (SIZE_SCALE[event.size] || 1)}px`;

@@ -2,6 +2,7 @@
 // moment they were sent (fetched window by window from the API as playback advances), a heatmap of the
 // comments in the seek bar, and one view counted when playback starts.
 import { bindDanmakuControls, DanmakuLayer, DanmakuSettings } from "./danmaku.js";
+import { emoteMapLoad } from "./emotes.js";
 import { PlayerControls } from "./player_controls.js";
 
 const WINDOW_MS = 30_000;
@@ -87,7 +88,10 @@ class VodPlayer {
   startReplay(root) {
     // The same layer and viewer settings as the live room (static/js/danmaku.js).
     const settings = new DanmakuSettings();
-    const layer = new DanmakuLayer(this.video.parentElement, { settings });
+    // The emotes the room and the site have now: a comment naming one shows it, as it did live.
+    this.emotes = new Map();
+    emoteMapLoad(this.emotes, (root.dataset.emoteUrls || "").split(" ").filter(Boolean));
+    const layer = new DanmakuLayer(this.video.parentElement, { settings, emotes: this.emotes });
     this.replay = new DanmakuReplay(root.dataset.danmakuUrl, layer);
     this.bindControls(root.querySelector(".danmaku-controls"), settings);
     // Comments on screen freeze with the picture and go on with it.

@@ -40,6 +40,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.blacklisted_tokens_flush",
         "schedule": 6 * 3600.0,
     },
+    # Emote use counts kept in Redis by the chat pipeline reach the database.
+    "chat-emote-uses-flush": {"task": "chat.tasks.chat_emote_uses_flush", "schedule": 60.0},
+    # User levels: a watched minute for whoever watches live, plus the minutes they chatted.
+    "chat-levels-update": {"task": "chat.tasks.chat_levels_update", "schedule": 60.0},
     # Read notifications older than 90 days are dropped.
     "notifications-prune": {"task": "notifications.tasks.notifications_prune", "schedule": 3600.0},
     # "Remind me": notifications (and e-mail) shortly before a scheduled stream.

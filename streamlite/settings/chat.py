@@ -13,3 +13,7 @@ CHAT_DANMAKU_PER_TICK = env.int("CHAT_DANMAKU_PER_TICK", default=60)
 # Token bucket per user and room, on top of the room's cooldown: a burst, then a sustained rate.
 CHAT_BUCKET_SIZE = env.int("CHAT_BUCKET_SIZE", default=10)
 CHAT_BUCKET_REFILL_PER_S = env.float("CHAT_BUCKET_REFILL_PER_S", default=0.5)
+# Emotes (PNG, GIF or WebP): per file, per side, and how many one room may have.
+EMOTE_MAX_BYTES = env.int("EMOTE_MAX_BYTES", default=256 * 1024)
+EMOTE_MAX_SIDE = 256
+EMOTES_PER_ROOM = env.int("EMOTES_PER_ROOM", default=50)

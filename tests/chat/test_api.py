@@ -187,14 +187,22 @@ def test_chat_settings_patch_changes_the_rules(scene):
         "slow_mode_seconds": 30,
         "comment_cooldown_ms": 2000,
         "blocked_words": ["Spam", "詐欺", "spam"],
+        "danmaku_style_min_level": 5,
+        "slow_mode_min_level": 3,
     }
     response = client_for(scene["owner"]).patch(url, body, format="json")
     assert response.status_code == 200
     assert response.json() == {**body, "blocked_words": ["spam", "詐欺"]}
     room = Room.objects.get(pk=scene["room"].pk)
     assert not room.allow_comments and room.slow_mode_seconds == 30 and room.blocked_words == "spam\n詐欺"
-    bad = client_for(scene["owner"]).patch(url, {"slow_mode_seconds": -1}, format="json")
-    assert_error(bad, 400, fields=("slow_mode_seconds",))
+    assert (room.danmaku_style_min_level, room.slow_mode_min_level) == (5, 3)
+    for field, value in (
+        ("slow_mode_seconds", -1),
+        ("danmaku_style_min_level", 101),
+        ("slow_mode_min_level", "x"),
+    ):
+        bad = client_for(scene["owner"]).patch(url, {field: value}, format="json")
+        assert_error(bad, 400, fields=(field,))
 
 
 def test_delete_over_the_api_hides_the_message_from_history(scene):

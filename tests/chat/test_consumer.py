@@ -70,7 +70,7 @@ async def test_chat_reaches_the_room_with_seq_and_the_sender_gets_an_ack(ws_open
     ack = await first(sender, "ack")
     message = await first(reader, "chat")
     assert message["text"] == "hello"
-    assert message["user"] == {"username": "alice", "display_name": "Alice"}
+    assert message["user"] == {"username": "alice", "display_name": "Alice", "level": 1}
     assert (ack["client_id"], ack["id"], ack["seq"]) == ("c1", message["id"], message["seq"])
     assert "client_id" not in message
 
@@ -297,7 +297,8 @@ async def test_resume_delivers_deletions_the_join_batch_hides_deleted_messages(
     sent = next(e for e in seen if e.get("text") == "m3")
 
     back = await ws_open(room.pk, user=bob)
-    assert [e["type"] for e in back.join["events"]] == ["chat", "chat", "chat", "viewers", "room_state"]
+    join_types = [e["type"] for e in back.join["events"]]
+    assert join_types == ["chat", "chat", "chat", "viewers", "room_state", "emotes"]
     assert [e["text"] for e in back.join["events"][:3]] == ["m0", "m2", "m3"]
     await back.send_json_to({"type": "resume", "after_seq": last_seq})
     async with asyncio.timeout(3):
