@@ -6,6 +6,7 @@ from streamlite.settings.celery import *  # noqa: F403
 from streamlite.settings.chat import *  # noqa: F403
 from streamlite.settings.ingest import *  # noqa: F403
 from streamlite.settings.operations import *  # noqa: F403
+from streamlite.settings.relay import *  # noqa: F403
 from streamlite.settings.security import *  # noqa: F403
 from streamlite.settings.storage import *  # noqa: F403
 from streamlite.settings.stores import *  # noqa: F403

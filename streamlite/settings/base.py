@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "vod",
     "notifications",
     "webhooks",
+    "relay",
     "pages",
 ]
 

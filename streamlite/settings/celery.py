@@ -33,6 +33,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.blacklisted_tokens_flush",
         "schedule": 6 * 3600.0,
     },
+    # Users whose plan expired fall back to the default plan (and its live quota).
+    "accounts-plans-expire": {"task": "accounts.tasks.plans_expire", "schedule": 300.0},
     # Read notifications older than 90 days are dropped.
     "notifications-prune": {"task": "notifications.tasks.notifications_prune", "schedule": 3600.0},
 }
