@@ -9,7 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.activity import activity_record
-from accounts.models import ActivityLog, SiteSettings, StreamerApplication, User
+from accounts.models import ActivityLog, Plan, SiteSettings, StreamerApplication, User
+from accounts.plans import plan_limits_apply, user_plan_set
 from accounts.services import SITE_SETTINGS_PK, streamer_application_decide
 
 admin.site.site_header = _("StreamLite staff")
@@ -68,8 +69,10 @@ class UserAdmin(StaffAuditMixin, DjangoUserAdmin):
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
         (_("Profile"), {"fields": ("display_name", "avatar", "bio")}),
-        (_("Streaming"), {"fields": ("room_quota", "live_quota")}),
+        (_("Streaming"), {"fields": ("room_quota", "plan", "plan_expires_at", "live_quota")}),
     )
+    # The plan sets it (accounts.plans).
+    readonly_fields = ("live_quota",)
     add_fieldsets = (
         (
             None,
@@ -79,14 +82,46 @@ class UserAdmin(StaffAuditMixin, DjangoUserAdmin):
             },
         ),
     )
-    list_display = ("username", "email", "display_name", "is_staff", "is_active", "date_joined", "last_login")
-    list_filter = ("is_staff", "is_superuser", "is_active", "date_joined")
+    list_display = (
+        "username",
+        "email",
+        "display_name",
+        "plan",
+        "is_staff",
+        "is_active",
+        "date_joined",
+        "last_login",
+    )
+    list_filter = ("is_staff", "is_superuser", "is_active", "plan", "date_joined")
     search_fields = ("username", "email", "display_name")
+
+    def save_model(self, request, obj, form, change):
+        if change and {"plan", "plan_expires_at"} & set(form.changed_data):
+            # Before the save, so the activity entry names the plan the user had.
+            user_plan_set(user=obj, plan=obj.plan, expires_at=obj.plan_expires_at, by=request.user)
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Plan)
+class PlanAdmin(StaffModelAdmin):
+    list_display = (
+        "name", "live_streams", "destinations_per_room", "playout_hours_per_month", "quality_ladder",
+        "vod_retention_days", "is_default",
+    )  # fmt: skip
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        plan_limits_apply(plan=obj)
 
 
 @admin.register(SiteSettings)
 class SiteSettingsAdmin(StaffModelAdmin):
-    list_display = ("__str__", "streamers_need_approval", "email_verification_required")
+    list_display = (
+        "__str__",
+        "streamers_need_approval",
+        "email_verification_required",
+        "playouts_need_approval",
+    )
 
     def has_add_permission(self, request):
         return super().has_add_permission(request) and not SiteSettings.objects.exists()

@@ -11,6 +11,34 @@ from django.utils.translation import gettext_lazy as _
 from streamlite.models import TimeStampedModel
 
 
+class Plan(models.Model):
+    """What a user may do (seed 003's packages): staff give users a plan, with an optional expiry; without
+    one, or once it expired, the default plan applies."""
+
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    live_streams = models.PositiveSmallIntegerField(_("concurrent live streams"), default=1)
+    destinations_per_room = models.PositiveSmallIntegerField(_("restream destinations per room"), default=1)
+    playout_hours_per_month = models.PositiveSmallIntegerField(_("playout hours per month"), default=0)
+    quality_ladder = models.BooleanField(_("quality ladder allowed"), default=False)
+    vod_retention_days = models.PositiveIntegerField(
+        _("VOD retention (days)"), null=True, blank=True, help_text=_("Empty: VODs are kept.")
+    )
+    is_default = models.BooleanField(_("default plan"), default=False)
+
+    class Meta:
+        ordering = ["live_streams", "destinations_per_room", "name"]
+        verbose_name = _("plan")
+        verbose_name_plural = _("plans")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=models.Q(is_default=True), name="one_default_plan"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class User(AbstractUser):
     username = models.CharField(
         _("username"),
@@ -25,9 +53,16 @@ class User(AbstractUser):
     avatar = models.ImageField(_("avatar"), upload_to="avatars/", blank=True)
     bio = models.TextField(_("bio"), max_length=1000, blank=True)
     room_quota = models.PositiveSmallIntegerField(_("room quota"), default=1)
+    # Kept equal to the plan's live_streams (accounts.plans), so going live reads it without a join.
     live_quota = models.PositiveSmallIntegerField(_("concurrent live streams quota"), default=1)
     # Grows with watch time and chat activity; computed by chat's beat task (docs/chat.md, "Levels").
     level = models.PositiveSmallIntegerField(_("level"), default=1, editable=False)
+    plan = models.ForeignKey(
+        Plan, null=True, blank=True, on_delete=models.SET_NULL, related_name="users", verbose_name=_("plan")
+    )
+    plan_expires_at = models.DateTimeField(
+        _("plan expires at"), null=True, blank=True, help_text=_("Empty: the plan does not expire.")
+    )
     # Blank: the site follows the browser (Accept-Language) until the user picks a language.
     language = models.CharField(
         _("language"),
@@ -84,6 +119,11 @@ class SiteSettings(models.Model):
             "they can log in meanwhile."
         ),
     )
+    playouts_need_approval = models.BooleanField(
+        _("scheduled playouts need approval"),
+        default=False,
+        help_text=_("When on, a streamer's scheduled video broadcast waits for staff to approve it."),
+    )
 
     class Meta:
         verbose_name = _("site settings")
@@ -138,6 +178,11 @@ class ActivityLog(models.Model):
         STREAM_END = "stream_end", _("Stream ended")
         MODERATION = "moderation", _("Moderation")
         STAFF_ACTION = "staff_action", _("Staff action")
+        RESTREAM_START = "restream_start", _("Restream started")
+        RESTREAM_STOP = "restream_stop", _("Restream stopped")
+        RESTREAM_FAIL = "restream_fail", _("Restream failed")
+        PLAYOUT = "playout", _("Scheduled playout")
+        PLAN_CHANGE = "plan_change", _("Plan changed")
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

@@ -9,6 +9,7 @@ from accounts import apis as account_apis
 from chat import apis as chat_apis
 from clips import apis as clip_apis
 from notifications import apis as notification_apis
+from relay import apis as relay_apis
 from rooms import apis as room_apis
 from schedule import apis as schedule_apis
 from streams import apis as stream_apis
@@ -107,6 +108,12 @@ urlpatterns = [
         webhook_apis.DeliveryListApi.as_view(),
         name="api-webhook-deliveries",
     ),
+    path(
+        "rooms/<int:pk>/destinations/", relay_apis.RoomDestinationsApi.as_view(), name="api-room-destinations"
+    ),
+    path("destinations/<int:pk>/", relay_apis.DestinationDetailApi.as_view(), name="api-destination"),
+    path("rooms/<int:pk>/playouts/", relay_apis.RoomPlayoutsApi.as_view(), name="api-room-playouts"),
+    path("playouts/<int:pk>/", relay_apis.PlayoutDetailApi.as_view(), name="api-playout"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script as a file: the page runs under the site's CSP.
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

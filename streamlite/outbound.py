@@ -1,5 +1,5 @@
-"""Requests the server makes to addresses its users give (webhooks): only http(s), never to this machine
-or its private networks unless settings.OUTBOUND_ALLOW_PRIVATE says so.
+"""Connections the server makes to addresses its users give (webhooks over http(s), restream destinations
+over rtmp(s)), never to this machine or its private networks unless settings.OUTBOUND_ALLOW_PRIVATE says so.
 
 The host is resolved and checked when the URL is registered and again for every request, and the request
 goes to the checked address itself (TLS still verifies the certificate for the host name), so a name that
@@ -16,6 +16,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 ALLOWED_SCHEMES = {"http": 80, "https": 443}
+STREAM_SCHEMES = {"rtmp": 1935, "rtmps": 443}
 
 
 class OutboundRefused(ValueError):
@@ -44,7 +45,13 @@ def _address_forbidden(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -
     return not address.is_global or address.is_multicast
 
 
-def outbound_target(url: str) -> OutboundTarget:
+def _scheme_refusal(schemes: dict[str, int]) -> str:
+    if schemes is STREAM_SCHEMES:
+        return _("Only rtmp and rtmps URLs are allowed.")
+    return _("Only http and https URLs are allowed.")
+
+
+def outbound_target(url: str, *, schemes: dict[str, int] = ALLOWED_SCHEMES) -> OutboundTarget:
     """Resolve and check the URL's host; raises OutboundRefused when it may not be requested."""
     try:
         parts = urlsplit(url)
@@ -52,11 +59,11 @@ def outbound_target(url: str) -> OutboundTarget:
     except ValueError as exc:
         raise OutboundRefused(_("Enter a valid URL.")) from exc
     scheme = parts.scheme.lower()
-    if scheme not in ALLOWED_SCHEMES or not parts.hostname:
-        raise OutboundRefused(_("Only http and https URLs are allowed."))
+    if scheme not in schemes or not parts.hostname:
+        raise OutboundRefused(_scheme_refusal(schemes))
     if parts.username or parts.password:
         raise OutboundRefused(_("URLs with a user name or password are not allowed."))
-    port = port or ALLOWED_SCHEMES[scheme]
+    port = port or schemes[scheme]
     try:
         infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:

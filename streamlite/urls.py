@@ -48,6 +48,7 @@ urlpatterns = [
     path("hooks/rtmp/", include("streams.hook_urls")),
     path("dashboard/webhooks/", include("webhooks.urls")),
     path("", include("schedule.urls")),
+    path("dashboard/restream/", include("relay.urls")),
     path("dashboard/", include("streams.dashboard_urls")),
     path("accounts/", include("accounts.urls")),
     path("notifications/", include("notifications.urls")),

@@ -13,12 +13,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.activity import activity_record
-from accounts.models import ActivityLog, SiteSettings, StreamerApplication, User
+from accounts.models import ActivityLog, Plan, SiteSettings, StreamerApplication, User
 from accounts.services import site_settings_get, streamer_application_submit, user_may_stream
 from chat.models import ChatBan, Emote, EmoteUse, LevelProgress, PinnedMessage
 from chat.services import chat_ban_create
 from clips.models import Clip
 from notifications.models import EmailAlert, Notification
+from relay.keys import key_encrypt
+from relay.models import Destination, Playout
 from rooms.models import Category, Follow, Room, StreamKey, Tag
 from schedule.models import Reminder, ScheduledStream
 from streams.models import RoomRecord, Stream, ViewerSample
@@ -36,7 +38,18 @@ from tests.factories import (
 from vod.models import Vod
 from webhooks.models import Delivery, Endpoint
 
-OUR_APPS = ("accounts", "rooms", "streams", "chat", "vod", "clips", "schedule", "notifications", "webhooks")
+OUR_APPS = (
+    "accounts",
+    "rooms",
+    "streams",
+    "chat",
+    "vod",
+    "clips",
+    "schedule",
+    "notifications",
+    "webhooks",
+    "relay",
+)
 
 
 # One way to build a row of every model the admin shows; a newly registered model without one fails
@@ -94,6 +107,16 @@ BUILDERS: dict[type[Model], Callable[[], Model]] = {
         endpoint=Endpoint.objects.create(owner=UserFactory(), url="https://hooks.example.com/in", events=[]),
         event="stream.started",
         payload={"id": "x"},
+    ),
+    Plan: lambda: Plan.objects.create(name=f"plan {Plan.objects.count()}"),
+    Destination: lambda: Destination.objects.create(
+        room=RoomFactory(),
+        name="YouTube",
+        url="rtmp://a.rtmp.youtube.com/live2",
+        key_encrypted=key_encrypt("k"),
+    ),
+    Playout: lambda: Playout.objects.create(
+        room=RoomFactory(), vod=VodFactory(), title="Rerun", starts_at=timezone.now()
     ),
     # django-axes' records of log-ins and lockouts.
     AccessAttempt: lambda: AccessAttempt.objects.create(

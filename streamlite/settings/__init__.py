@@ -8,6 +8,7 @@ from streamlite.settings.clips import *  # noqa: F403
 from streamlite.settings.ingest import *  # noqa: F403
 from streamlite.settings.mail import *  # noqa: F403
 from streamlite.settings.operations import *  # noqa: F403
+from streamlite.settings.relay import *  # noqa: F403
 from streamlite.settings.schedule import *  # noqa: F403
 from streamlite.settings.security import *  # noqa: F403
 from streamlite.settings.storage import *  # noqa: F403

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "schedule",
     "notifications",
     "webhooks",
+    "relay",
     "pages",
 ]
 

@@ -53,6 +53,10 @@ OPERATIONS = {
     "/api/webhooks/{id}/": {"delete"},
     "/api/webhooks/{id}/test/": {"post"},
     "/api/webhooks/{id}/deliveries/": {"get"},
+    "/api/rooms/{id}/destinations/": {"get", "post"},
+    "/api/destinations/{id}/": {"get", "patch", "delete"},
+    "/api/rooms/{id}/playouts/": {"get", "post"},
+    "/api/playouts/{id}/": {"get", "delete"},
 }
 
 

@@ -1,0 +1,60 @@
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import User
+from relay.models import Destination, Playout
+from rooms.models import Room
+
+
+def destinations_of_room(*, room: Room) -> QuerySet[Destination]:
+    return Destination.objects.filter(room=room)
+
+
+def destination_of_owner(*, user: User, pk: int) -> Destination | None:
+    if not user.is_authenticated:
+        return None
+    return Destination.objects.filter(pk=pk, room__owner=user).select_related("room").first()
+
+
+def orphan_before():
+    return timezone.now() - timedelta(seconds=settings.RELAY_ORPHAN_S)
+
+
+def destinations_wanted() -> QuerySet[Destination]:
+    """The destinations that should be relaying now: enabled, of a live room."""
+    return Destination.objects.filter(enabled=True, room__status=Room.Status.LIVE).select_related("room")
+
+
+def destinations_to_start(*, node: str) -> QuerySet[Destination]:
+    """Wanted destinations no live worker relays and whose retry time has come."""
+    return destinations_wanted().filter(
+        Q(node="") | Q(node=node) | Q(heartbeat_at__lt=orphan_before()) | Q(heartbeat_at__isnull=True),
+        Q(retry_at__isnull=True) | Q(retry_at__lte=timezone.now()),
+    )
+
+
+def playouts_due() -> QuerySet[Playout]:
+    return Playout.objects.filter(state=Playout.State.SCHEDULED, starts_at__lte=timezone.now())
+
+
+def playouts_of_room(*, room: Room) -> QuerySet[Playout]:
+    return Playout.objects.filter(room=room).select_related("vod")
+
+
+def playout_of_owner(*, user: User, pk: int) -> Playout | None:
+    if not user.is_authenticated:
+        return None
+    return Playout.objects.filter(pk=pk, room__owner=user).select_related("room").first()
+
+
+def playout_seconds_this_month(*, user: User) -> int:
+    """Seconds the user's playouts were on air since the first of this month (running ones until now)."""
+    now = timezone.now()
+    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    played = Playout.objects.filter(room__owner=user, started_at__gte=month_start).values_list(
+        "started_at", "ended_at"
+    )
+    return int(sum(((ended or now) - started).total_seconds() for started, ended in played))
