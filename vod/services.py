@@ -12,6 +12,7 @@ import os
 import secrets
 import shutil
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +23,13 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.activity import activity_record
-from accounts.models import ActivityLog, User
+from accounts.models import ActivityLog, Plan, User
+from accounts.plans import plan_default
 from streamlite.events import send_on_commit
 from streams.models import Stream
 from streams.services import recording_path_allowed
@@ -319,6 +321,35 @@ def vod_delete(*, vod: Vod) -> None:
     vod_id = vod.pk
     vod.delete()
     transaction.on_commit(lambda: _prefix_delete(vod_prefix(vod_id), quiet=True))
+
+
+def vods_past_retention(*, now=None):
+    """VODs older than their owner's plan keeps them: the plan while it lasts, else the default plan; a
+    plan without a retention keeps every VOD. VODs still processing are never expired."""
+    now = now or timezone.now()
+    owner = "room__owner__"
+    on_plan = Q(**{f"{owner}plan__isnull": False}) & (
+        Q(**{f"{owner}plan_expires_at__isnull": True}) | Q(**{f"{owner}plan_expires_at__gt": now})
+    )
+    expired = Q(pk__in=[])
+    for plan in Plan.objects.exclude(vod_retention_days=None):
+        cutoff = now - timedelta(days=plan.vod_retention_days)
+        expired |= on_plan & Q(**{f"{owner}plan": plan}, created_at__lt=cutoff)
+    fallback = plan_default()
+    if fallback.vod_retention_days is not None:
+        cutoff = now - timedelta(days=fallback.vod_retention_days)
+        expired |= ~on_plan & Q(created_at__lt=cutoff)
+    return Vod.objects.filter(expired).exclude(status=Vod.Status.PROCESSING)
+
+
+def vods_retention_apply(*, now=None, batch: int = 100) -> int:
+    """Delete a batch of VODs past their retention (with their stored files); the beat job repeats."""
+    deleted = 0
+    for vod in vods_past_retention(now=now)[:batch]:
+        logger.info("vod %s deleted: past its owner's plan retention", vod.pk)
+        vod_delete(vod=vod)
+        deleted += 1
+    return deleted
 
 
 def vod_view_count(*, vod: Vod, viewer: str) -> bool:

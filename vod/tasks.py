@@ -44,3 +44,9 @@ def vod_process(*, stream_id: int) -> None:
     if stream is None:
         return
     services.vod_process(stream=stream)
+
+
+@shared_task
+def vods_retention_apply() -> int:
+    """VODs past their owner's plan retention are deleted, a batch per run."""
+    return services.vods_retention_apply()

@@ -7,9 +7,9 @@ from django.db import migrations, models
 # Seed 003's packages; staff edit their names and limits in the admin.
 PLANS = [
     dict(name="starter", live_streams=1, destinations_per_room=1, playout_hours_per_month=2,
-         quality_ladder=False, vod_retention_days=30, is_default=True),
+         quality_ladder=False, vod_retention_days=None, is_default=True),
     dict(name="creator", live_streams=1, destinations_per_room=3, playout_hours_per_month=20,
-         quality_ladder=True, vod_retention_days=180, is_default=False),
+         quality_ladder=True, vod_retention_days=None, is_default=False),
     dict(name="pro", live_streams=3, destinations_per_room=10, playout_hours_per_month=200,
          quality_ladder=True, vod_retention_days=None, is_default=False),
 ]

@@ -44,6 +44,8 @@ CELERY_BEAT_SCHEDULE = {
     "chat-emote-uses-flush": {"task": "chat.tasks.chat_emote_uses_flush", "schedule": 60.0},
     # User levels: a watched minute for whoever watches live, plus the minutes they chatted.
     "chat-levels-update": {"task": "chat.tasks.chat_levels_update", "schedule": 60.0},
+    # VODs older than their owner's plan keeps them are deleted.
+    "vod-retention-apply": {"task": "vod.tasks.vods_retention_apply", "schedule": 3600.0},
     # Users whose plan expired fall back to the default plan (and its live quota).
     "accounts-plans-expire": {"task": "accounts.tasks.plans_expire", "schedule": 300.0},
     # Read notifications older than 90 days are dropped.
