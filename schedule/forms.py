@@ -11,7 +11,15 @@ class ScheduledStreamForm(forms.Form):
     category = forms.ModelChoiceField(queryset=Category.objects.all(), required=False, label=_("Category"))
     starts_at = forms.DateTimeField(
         label=_("Starts at (UTC)"),
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        # local_time.js shows and reads it in the browser's time zone and sends UTC.
+        widget=forms.DateTimeInput(
+            attrs={
+                "type": "datetime-local",
+                "data-local-datetime": "",
+                "data-local-label": _("Starts at (your time)"),
+            },
+            format="%Y-%m-%dT%H:%M",
+        ),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
     )
 

@@ -2,6 +2,7 @@
 a streamer schedules a stream on the dashboard, a viewer finds it on the home, profile and room pages and
 presses "Remind me", and picks e-mail alerts on the following page. Screenshots at desktop and phone size."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -17,6 +18,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 DESKTOP = {"width": 1440, "height": 900}
 PHONE = {"width": 390, "height": 844}
+SEOUL_EVENING = re.compile(r"\b(20:30|0?8:30\s?PM)\b")
 
 
 def page_as(browser, client, base_url, user, viewport):
@@ -95,3 +97,29 @@ def test_a_viewer_picks_email_alerts_and_unsubscribes_from_the_link(daphne_serve
     anonymous.wait_for_selector("[data-unsubscribed]")
     assert Follow.objects.get(pk=follow.pk).email_live is False
     assert errors == []
+
+
+def test_times_are_entered_and_shown_in_the_readers_time_zone(daphne_server, chromium, client):  # noqa: F811
+    room = RoomFactory(title="Seoul evening show")
+    context = chromium.new_context(viewport=DESKTOP, timezone_id="Asia/Seoul", locale="en-GB")
+    client.force_login(room.owner)
+    context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": daphne_server}]
+    )
+    page = context.new_page()
+    page.goto(f"{daphne_server}/dashboard/schedule/")
+    assert page.inner_text("label[for=id_starts_at]") == "Starts at (your time)"
+    day = (timezone.now() + timedelta(days=2)).date()
+    page.fill("#id_title", "Evening in Seoul")
+    page.fill("#id_starts_at", f"{day:%Y-%m-%d}T20:30")  # 20:30 in Seoul is 11:30 UTC
+    page.click("form.form button[type=submit]")
+    page.wait_for_selector("[data-schedule-entries]")
+
+    entry = ScheduledStream.objects.get(room=room)
+    assert (entry.starts_at.hour, entry.starts_at.minute) == (11, 30) and entry.starts_at.date() == day
+    # In the page's language (English: a 12-hour clock), in Seoul's time, not the server's UTC.
+    shown = page.inner_text("[data-schedule-entries] time")
+    assert SEOUL_EVENING.search(shown) and "UTC" not in shown, shown
+    page.goto(f"{daphne_server}/rooms/{room.pk}/")
+    assert SEOUL_EVENING.search(page.inner_text(f'[data-scheduled="{entry.pk}"] time'))
+    context.close()
