@@ -72,5 +72,5 @@ def test_run_script_starts_without_debug_on_postgresql_with_the_generated_secret
     script = (REPO_ROOT / "scripts" / "run.sh").read_text()
 
     assert "export DEBUG=${DEBUG:-0}" in script
-    assert "scripts/make_secrets.py var/secrets.env" in script
+    assert 'scripts/make_secrets.py "$VAR_DIR/secrets.env"' in script
     assert "--postgres" in script
