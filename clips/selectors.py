@@ -1,17 +1,14 @@
 """Clip reads: which clips a page lists, a clip's playlist with fetchable segment URLs, its danmaku."""
 
-from django.core.cache import cache
-from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 
 from accounts.models import User
 from clips.models import Clip
 from rooms.models import Room
 from streamlite.mongo import MESSAGES, mongo_db
+from vod.selectors import stored_playlist
 
 DANMAKU_WINDOW_LIMIT = 2000
-# A published clip's stored playlist never changes.
-PLAYLIST_CACHE_S = 24 * 60 * 60
 
 
 def clips_ready() -> QuerySet[Clip]:
@@ -47,20 +44,7 @@ def clip_by_slug(*, slug: str) -> Clip | None:
 
 def clip_playlist(*, clip: Clip) -> str:
     """The stored playlist with each segment line turned into a URL the browser can fetch."""
-    key = f"clip:playlist:{clip.playlist_path}"
-    raw = cache.get(key)
-    if raw is None:
-        with default_storage.open(clip.playlist_path, "rb") as playlist:
-            raw = playlist.read().decode()
-        cache.set(key, raw, timeout=PLAYLIST_CACHE_S)
-    prefix = clip.playlist_path.rsplit("/", 1)[0] + "/"
-    lines = []
-    for line in raw.splitlines():
-        stripped = line.strip()
-        if stripped and not stripped.startswith("#") and "/" not in stripped:
-            line = default_storage.url(prefix + stripped)
-        lines.append(line)
-    return "\n".join(lines) + "\n"
+    return stored_playlist(clip.playlist_path)
 
 
 def clip_thumbnail_url(clip: Clip) -> str | None:

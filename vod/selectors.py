@@ -117,13 +117,19 @@ def vod_playlist(*, vod: Vod) -> str:
     With a private S3 bucket ``storage.url`` is a presigned URL (AWS_QUERYSTRING_AUTH), so this text
     expires with them: it is served with a short max-age. Local storage gives plain MEDIA_URL paths.
     """
-    key = f"vod:playlist:{vod.playlist_path}"
+    return stored_playlist(vod.playlist_path)
+
+
+def stored_playlist(path: str) -> str:
+    """A playlist in storage (a VOD's or a clip's) with its segment names as URLs; the stored text is
+    cached, the URLs are made fresh each time."""
+    key = f"vod:playlist:{path}"
     raw = cache.get(key)
     if raw is None:
-        with default_storage.open(vod.playlist_path, "rb") as playlist:
+        with default_storage.open(path, "rb") as playlist:
             raw = playlist.read().decode()
         cache.set(key, raw, timeout=PLAYLIST_CACHE_S)
-    prefix = vod.playlist_path.rsplit("/", 1)[0] + "/"
+    prefix = path.rsplit("/", 1)[0] + "/"
     lines = []
     for line in raw.splitlines():
         stripped = line.strip()
