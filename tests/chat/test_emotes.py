@@ -61,14 +61,14 @@ def upload(client, room, name: str, image=None):
 
 def test_the_owner_uploads_a_room_emote_and_everyone_lists_it(mongo_archive):
     room = RoomFactory()
-    response = upload(client_for(room.owner), room, "PogChamp")
+    response = upload(client_for(room.owner), room, "PogChamp", image_file(name="my-face.png"))
     assert response.status_code == 201, response.content
     body = response.json()
     assert (body["name"], body["scope"], body["uses"]) == ("PogChamp", "room", 0)
     assert body["url"].startswith("http://testserver/") and body["url"].endswith(".png")
     emote = Emote.objects.get()
     # The stored name comes from the content's format, never from the uploader's file name.
-    assert emote.image.name.startswith("emotes/") and "e.png" not in emote.image.name
+    assert emote.image.name.startswith("emotes/") and "my-face" not in emote.image.name
     EmoteUse.objects.create(emote=emote, room=room, count=4)
     listed = client_for(None).get(reverse("api-room-emotes", args=[room.pk])).json()
     assert [(e["name"], e["uses"]) for e in listed] == [("PogChamp", 4)]
