@@ -13,16 +13,13 @@ import os
 import random
 import re
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import websockets
+from stack import Stack
 
 ROOT = Path(__file__).resolve().parent.parent
 SECONDS = float(os.environ.get("SOAK_SECONDS", 600))
@@ -42,91 +39,6 @@ FFMPEG = [
     "-f", "lavfi", "-i", "testsrc2=size=426x240:rate=15", "-f", "lavfi", "-i", "sine=frequency=440",
     "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "15", "-c:a", "aac", "-f", "flv",
 ]  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def port_open(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-class Stack:
-    """scripts/run.sh with its own VAR_DIR, ports and media folder, in its own process group."""
-
-    def __init__(self, folder: Path):
-        self.folder = folder
-        self.ports = {
-            name: free_port()
-            for name in ("PG_PORT", "REDIS_PORT", "MONGO_PORT", "WEB_PORT", "RTMP_PORT", "HLS_HTTP_PORT")
-        }
-        self.env = {
-            **os.environ,
-            **{name: str(port) for name, port in self.ports.items()},
-            "VAR_DIR": str(folder / "var"),
-            "MEDIA_ROOT": str(folder / "media"),
-            "STATIC_ROOT": str(folder / "static"),
-        }
-        for name in ("DATABASE_URL", "REDIS_URL", "MONGO_URL", "SECRET_KEY", "RTMP_HOOK_SECRET", "DEBUG", "HLS_ROOT",
-                     "RECORDINGS_ROOT", "PROMETHEUS_MULTIPROC_DIR"):  # fmt: skip
-            self.env.pop(name, None)
-        self.web = f"http://127.0.0.1:{self.ports['WEB_PORT']}"
-        self.process: subprocess.Popen | None = None
-
-    def start(self, timeout: float = 300) -> None:
-        self.output = (self.folder / "run.out").open("wb")
-        self.process = subprocess.Popen(
-            ["scripts/run.sh"], cwd=ROOT, env=self.env, stdout=self.output, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-        deadline = time.monotonic() + timeout
-        while not (self.folder / "run.out").read_text(errors="replace").count("Press Ctrl-C"):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    "make run did not start:\n" + (self.folder / "run.out").read_text()[-3000:]
-                )
-            time.sleep(0.5)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)  # what Ctrl-C does
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-
-    def django(self) -> None:
-        """Django in this process, on the stack's stores and secrets, to make users and read results."""
-        secrets = dict(
-            line.split("=", 1)
-            for line in (self.folder / "var/secrets.env").read_text().splitlines()
-            if "=" in line
-        )
-        os.environ.update(
-            {
-                "DJANGO_SETTINGS_MODULE": "streamlite.settings",
-                "DEBUG": "0",
-                "VAR_DIR": self.env["VAR_DIR"],
-                "MEDIA_ROOT": self.env["MEDIA_ROOT"],
-                "DATABASE_URL": f"postgres://streamlite@127.0.0.1:{self.ports['PG_PORT']}/postgres",
-                "REDIS_URL": f"redis://127.0.0.1:{self.ports['REDIS_PORT']}/0",
-                "MONGO_URL": f"mongodb://127.0.0.1:{self.ports['MONGO_PORT']}/",
-                **secrets,
-            }
-        )
-        sys.path.insert(0, str(ROOT))
-        import django
-
-        django.setup()
-
-    def logs(self) -> dict[str, str]:
-        folder = self.folder / "var"
-        paths = [*sorted((folder / "log").glob("*.log")), folder / "nginx/error.log", self.folder / "run.out"]
-        return {path.name: path.read_text(errors="replace") for path in paths if path.exists()}
 
 
 @dataclass

@@ -10,7 +10,7 @@ from redis.exceptions import RedisError
 
 from chat import events as chat_events
 from chat import pipeline, presence
-from chat.hub import Hub, Socket, hub_current
+from chat.hub import Frame, Hub, Socket, hub_current
 from chat.selectors import emote_map, room_pinned_message
 from rooms.models import Room
 
@@ -65,13 +65,14 @@ class RoomConsumer(AsyncWebsocketConsumer):
         else:
             self.sender = pipeline.Sender(room_id=self.room_id, user_id=None)
         self.hub = self.hub or hub_current()
+        # Held until the join batch is in front of its queue: subscribed first, then the snapshot read, so
+        # an event in between is in both, and the socket sends it once (by seq) rather than never.
         self.socket = Socket(
             send=self._frame_send,
             close=lambda code: self.close(code=code),
             user_id=self.sender.user_id,
+            held=True,
         )
-        # Subscribe first, then read the snapshot: an event in between arrives twice (clients drop repeats
-        # by id/seq) rather than never; the snapshot goes in front of anything already queued.
         try:
             await self.hub.join(room_id=self.room_id, socket=self.socket)
             self.viewer = presence.viewer_of(
@@ -80,7 +81,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
                 address=(self.scope.get("client") or ("?", 0))[0],
             )
             viewers = await presence.viewer_join(self.hub, room_id=self.room_id, viewer=self.viewer)
-            recent = await pipeline.recent_events(hub=self.hub, room_id=self.room_id)
+            recent, covered = await pipeline.join_events(hub=self.hub, room_id=self.room_id)
         except RedisError:
             logger.warning("chat socket refused: Redis unreachable")
             self.socket.kill(CLOSE_TRY_LATER)
@@ -92,7 +93,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
             chat_events.emotes_event(emotes=emotes),
             *([chat_events.pin_event(message=pinned)] if pinned is not None else []),
         ]
-        self.socket.push(chat_events.batch_frame(snapshot), first=True)
+        join = Frame.of(snapshot)
+        join.last = max(join.last, covered)
+        self.socket.open(join)
 
     async def _frame_send(self, frame: str) -> None:
         # Straight to the ASGI send: the consumer's own send() adds two coroutine calls per socket and
@@ -109,7 +112,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             self.socket.kill(CLOSE_TRY_LATER)
             return
         if answers:
-            self.socket.push(chat_events.batch_frame(answers))
+            self.socket.push(Frame.of(answers, resume=True))
 
     async def disconnect(self, code) -> None:
         if getattr(self, "socket", None) is None:

@@ -20,7 +20,6 @@ def message_event(
     *,
     kind: str,
     id: int,
-    seq: int,
     username: str,
     display_name: str,
     text: str,
@@ -35,10 +34,10 @@ def message_event(
     user = {"username": username, "display_name": display_name}
     if level is not None:
         user["level"] = level
+    # No seq: the room's publishing gives it (chat.hub.PUBLISH_SCRIPT).
     event = {
         "type": kind,
         "id": id,
-        "seq": seq,
         "user": user,
         "text": text,
         "created_at": created_at.isoformat(),
@@ -74,8 +73,11 @@ def message_document(
     }
 
 
-def ack_event(*, client_id: str, id: int, seq: int) -> dict:
-    return {"type": "ack", "client_id": client_id, "id": id, "seq": seq}
+def ack_event(*, client_id: str, id: int, seq: int | None = None) -> dict:
+    ack = {"type": "ack", "client_id": client_id, "id": id}
+    if seq is not None:
+        ack["seq"] = seq
+    return ack
 
 
 _ERROR_MESSAGES = {

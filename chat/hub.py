@@ -35,20 +35,96 @@ FANOUT_SLICE = 100
 # batch carries the present ones. A highlight shows once, live, so it is not kept either.
 MESSAGE_TYPES = frozenset({"chat", "danmaku"})
 RESUMABLE = MESSAGE_TYPES | {"delete", "pin", "unpin"}
+# Events for the sender alone: they carry the seq of the message they answer but are not the room's.
+SENDER_ONLY = frozenset({"ack", "error"})
+# How long a resend is answered with the first ack rather than taken again.
+DEDUPE_TTL_S = 600
 
 
-def recent_append(pipe, *, room_id: int, events: list[dict]) -> None:
-    """Queue on a Redis pipeline (sync or async) the keeping of the resumable events, seq set, in the
-    room's recent list."""
-    kept = [json.dumps(event, ensure_ascii=False) for event in events if event["type"] in RESUMABLE]
-    if kept:
-        pipe.rpush(keys.chat_recent(room_id), *kept)
-        pipe.ltrim(keys.chat_recent(room_id), -settings.CHAT_RECENT_COUNT, -1)
+# Numbering, keeping and publishing a room's events is one script, so Redis publishes them in the order of
+# their seq and every hub hands them on in that order: a socket can then drop what it already has by seq.
+# KEYS: room seq, recent list, frames channel[, key to keep the ack under]. ARGV: recent list length, ack
+# TTL s, the ack as JSON without its closing brace (or ""), then per event its type, "1" when resumable,
+# and its JSON without its closing brace. The message on the channel: "first last type,type...\n" then
+# the events, comma-separated. Returns the first seq.
+PUBLISH_SCRIPT = """
+local n = (#ARGV - 3) / 3
+local last = redis.call('INCRBY', KEYS[1], n)
+local first = last - n + 1
+local types, events = {}, {}
+for i = 1, n do
+  local event = ARGV[3 * i + 3] .. ',"seq":' .. (first + i - 1) .. '}'
+  types[i], events[i] = ARGV[3 * i + 1], event
+  if ARGV[3 * i + 2] == '1' then redis.call('RPUSH', KEYS[2], event) end
+end
+redis.call('LTRIM', KEYS[2], -tonumber(ARGV[1]), -1)
+redis.call('PUBLISH', KEYS[3], first .. ' ' .. last .. ' ' .. table.concat(types, ',') .. '\\n' .. table.concat(events, ','))
+if KEYS[4] then redis.call('SET', KEYS[4], ARGV[3] .. ',"seq":' .. first .. '}', 'EX', tonumber(ARGV[2])) end
+return first
+"""
+
+
+def _open_json(value: dict) -> str:
+    """``value`` as compact JSON without its closing brace, for the script to add the seq."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))[:-1]
+
+
+def publish_call(
+    pipe, *, room_id: int, events: list[dict], ack: dict | None = None, ack_key: str = ""
+) -> None:
+    """Queue on a Redis pipeline (sync or async) the numbering, keeping and publishing of ``events`` (no
+    seq yet); with ``ack_key``, ``ack`` is kept there with the first seq (a resend is answered with it)."""
+    args = [settings.CHAT_RECENT_COUNT, DEDUPE_TTL_S, _open_json(ack) if ack_key else ""]
+    for event in events:
+        args += [event["type"], "1" if event["type"] in RESUMABLE else "", _open_json(event)]
+    room_keys = [keys.chat_seq(room_id), keys.chat_recent(room_id), keys.chat_frames(room_id)]
+    pipe.eval(
+        PUBLISH_SCRIPT, len(room_keys) + bool(ack_key), *room_keys, *([ack_key] if ack_key else []), *args
+    )
+
+
+def published_events(data: str) -> list[dict]:
+    """The events of a message on a room's frames channel (see PUBLISH_SCRIPT)."""
+    return json.loads("[" + data.split("\n", 1)[1] + "]")
+
+
+class Frame:
+    """What a socket is sent: the text, written unchanged to every socket of the room, and the range of
+    room seqs in it, so a socket that already has some of them is sent only the rest."""
+
+    __slots__ = ("text", "first", "last", "resume", "_events")
+
+    def __init__(self, text: str, first: int = 0, last: int = 0, *, events=None, resume: bool = False):
+        self.text, self.first, self.last, self.resume, self._events = text, first, last, resume, events
+
+    @classmethod
+    def of(cls, events: list[dict], *, resume: bool = False) -> "Frame":
+        """A frame built here (a join batch, an answer); acks and errors are outside the room's sequence."""
+        seqs = [e["seq"] for e in events if "seq" in e and e["type"] not in SENDER_ONLY]
+        return cls(
+            chat_events.batch_frame(events), min(seqs, default=0), max(seqs, default=0),
+            events=events, resume=resume and bool(seqs),
+        )  # fmt: skip
+
+    def events(self) -> list[dict]:
+        if self._events is None:
+            self._events = json.loads(self.text)["events"]
+        return self._events
+
+    def text_for(self, socket: "Socket") -> str | None:
+        """The frame as ``socket`` must get it, None when it has every event already."""
+        if not self.last or self.first > socket.last_seq and not self.resume:
+            return self.text
+        kept = [event for event in self.events() if socket.wants(event, resume=self.resume)]
+        return chat_events.batch_frame(kept) if kept else None
 
 
 class Socket:
     """One websocket as the hub sees it: frames queue up and a writer task of its own sends them, so a
-    slow client only fills its own queue; when that is full the socket is closed, never waited for."""
+    slow client only fills its own queue; when that is full the socket is closed, never waited for.
+
+    Each room event reaches the socket at most once: the writer remembers the last room seq it sent
+    (frames come in seq order, the join batch first) and leaves out what a later frame repeats."""
 
     def __init__(
         self,
@@ -57,6 +133,7 @@ class Socket:
         close: Callable[[int], Awaitable[None]],
         user_id: int | None,
         limit: int | None = None,
+        held: bool = False,
     ):
         self.id = uuid4().hex
         self.user_id = user_id
@@ -64,23 +141,37 @@ class Socket:
         self._send = send
         self._close = close
         self._limit = limit or settings.CHAT_SOCKET_QUEUE_FRAMES
-        self._frames: deque[str] = deque()
+        self._frames: deque[Frame] = deque()
         # A bare future rather than an asyncio.Event: a fan-out wakes every socket of the room each frame.
         self._waiter: asyncio.Future | None = None
         self.closed = False
-        self._writer = asyncio.create_task(self._write())
+        self.last_seq = 0
+        # The join batch leaves out the deletions and pin changes it covers: a resume may still send those.
+        self._join_seq = 0
+        self._writer = None if held else asyncio.create_task(self._write())
 
-    def push(self, frame: str, *, first: bool = False) -> None:
+    def open(self, join: Frame) -> None:
+        """Start writing a held socket, the join batch first: frames queued meanwhile follow, without what
+        the join batch already has."""
+        self._join_seq = join.last
+        self._frames.appendleft(join)
+        if not self.closed and self._writer is None:
+            self._writer = asyncio.create_task(self._write())
+
+    def wants(self, event: dict, *, resume: bool) -> bool:
+        seq = event.get("seq")
+        if seq is None or event["type"] in SENDER_ONLY or seq > self.last_seq:
+            return True
+        return resume and seq <= self._join_seq and event["type"] not in MESSAGE_TYPES
+
+    def push(self, frame: Frame | str) -> None:
         if self.closed:
             return
         if len(self._frames) >= self._limit:
             logger.info("closing a slow chat socket (%d frames queued)", len(self._frames))
             self.kill(CLOSE_SLOW)
             return
-        if first:
-            self._frames.appendleft(frame)
-        else:
-            self._frames.append(frame)
+        self._frames.append(frame if isinstance(frame, Frame) else Frame(frame))
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
 
@@ -95,13 +186,21 @@ class Socket:
     def stop(self) -> None:
         self.closed = True
         self._frames.clear()
-        self._writer.cancel()
+        if self._writer is not None:
+            self._writer.cancel()
 
     async def _write(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             while self._frames:
-                await self._send(self._frames.popleft())
+                frame = self._frames.popleft()
+                text = frame.text_for(self)
+                if frame.last > self.last_seq:
+                    self.last_seq = frame.last
+                if frame.resume:
+                    self._join_seq = 0  # what it left out is sent now
+                if text is not None:
+                    await self._send(text)
             self._waiter = loop.create_future()
             await self._waiter
 
@@ -115,7 +214,8 @@ class Hub:
     def __init__(self) -> None:
         self.redis = redis_async()
         self.rooms: dict[int, set[Socket]] = {}
-        self.pending: dict[int, list[dict]] = {}
+        # Per room, what came from Redis since the last frame: (first seq, last seq, types, events' JSON).
+        self.incoming: dict[int, list[tuple[int, int, list[str], str]]] = {}
         # Short in-process caches of what every message needs (rules, bans, the live stream's start).
         self.cache: dict[tuple, tuple[float, object]] = {}
         self._pubsub = self.redis.pubsub()
@@ -180,23 +280,23 @@ class Hub:
             logger.warning("unsubscribing room %s failed", room_id)
         return True
 
-    def enqueue(self, *, room_id: int, event: dict) -> None:
-        """Queue an event (its seq already set) for the room's next frame."""
-        self.pending.setdefault(room_id, []).append(event)
-        self._wake.set()
-
     async def flush(self) -> None:
-        """Publish one frame per room with this tick's events."""
-        if not self.pending:
+        """Hand each room's events that came since the last tick to its local sockets, as one frame."""
+        if not self.incoming:
             return
-        pending, self.pending = self.pending, {}
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for room_id, room_events in pending.items():
-                pipe.publish(keys.chat_frames(room_id), chat_events.batch_frame(_cap_danmaku(room_events)))
-            await pipe.execute()
+        incoming, self.incoming = self.incoming, {}
+        for room_id, parts in incoming.items():
+            frame = _frame_build(parts)
+            sockets = list(self.rooms.get(room_id, ()))
+            metrics.chat_frame_delivered(frame=frame.text, sockets=len(sockets))
+            for start in range(0, len(sockets), FANOUT_SLICE):
+                if start:
+                    await asyncio.sleep(0)
+                for socket in sockets[start : start + FANOUT_SLICE]:
+                    socket.push(frame)
 
     async def _tick(self) -> None:
-        """Flush as soon as there is something to send, then at most once per tick: the first message
+        """Deliver as soon as there is something to send, then at most once per tick: the first message
         after a quiet tick goes out at once, a busy room gets one frame per tick with all its events."""
         interval = settings.CHAT_TICK_MS / 1000
         while True:
@@ -206,7 +306,7 @@ class Hub:
             try:
                 await self.flush()
             except Exception:  # the tick must outlive any one bad round, or the whole process goes silent
-                logger.exception("chat tick could not publish")
+                logger.exception("chat tick could not deliver")
             await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
 
     async def _read(self) -> None:
@@ -226,14 +326,27 @@ class Hub:
             if message is None:
                 continue
             try:
-                await self._deliver(message["channel"], message["data"])
+                self._receive(message["channel"], message["data"])
             except Exception:  # one bad message must not stop delivery for every room of the process
-                logger.exception("chat frame could not be delivered")
+                logger.exception("chat events could not be received")
+
+    def _receive(self, channel: str, data: str) -> None:
+        if channel == keys.CHAT_CONTROL:
+            self._control(json.loads(data))
+            return
+        room_id = keys.chat_frames_room(channel)
+        header, body = data.split("\n", 1)
+        first, last, types = header.split(" ", 2)
+        kinds = types.split(",")
+        if "room_state" in kinds:
+            self.cache.pop(("live", room_id), None)
+        self.incoming.setdefault(room_id, []).append((int(first), int(last), kinds, body))
+        self._wake.set()
 
     async def _refill(self) -> None:
-        """Back on pub/sub after losing it: the frames published meanwhile, and a tick that failed in
-        the outage, never reached the local sockets, which would not know it (they resume only after a
-        reconnect). So each local room gets its recent list again; clients drop repeats by id/seq."""
+        """Back on pub/sub after losing it: the events published meanwhile never reached the local sockets,
+        which would not know it (they resume only after a reconnect). So each local room gets its recent
+        list again; each socket is sent only what it lacks."""
         room_ids = list(self.rooms)
         async with self.redis.pipeline(transaction=False) as pipe:
             for room_id in room_ids:
@@ -242,28 +355,9 @@ class Hub:
         for room_id, raw in zip(room_ids, recents, strict=True):
             if not raw:
                 continue
-            try:
-                frame = chat_events.batch_frame([json.loads(event) for event in raw])
-                await self._deliver(keys.chat_frames(room_id), frame)
-            except Exception:  # like a bad live frame: the other rooms are still refilled
-                logger.exception("chat room %s could not be refilled", room_id)
-
-    async def _deliver(self, channel: str, data: str) -> None:
-        """Hand a frame to every local socket of its room. Frames are delivered one after another by the
-        reader, so each socket still gets them in the order they were published."""
-        if channel == keys.CHAT_CONTROL:
-            self._control(json.loads(data))
-            return
-        room_id = keys.chat_frames_room(channel)
-        if '"room_state"' in data:
-            self.cache.pop(("live", room_id), None)
-        metrics.chat_frame_delivered(frame=data, sockets=len(self.rooms.get(room_id, ())))
-        sockets = list(self.rooms.get(room_id, ()))
-        for start in range(0, len(sockets), FANOUT_SLICE):
-            if start:
-                await asyncio.sleep(0)
-            for socket in sockets[start : start + FANOUT_SLICE]:
-                socket.push(data)
+            frame = Frame.of([json.loads(event) for event in raw])
+            for socket in list(self.rooms.get(room_id, ())):
+                socket.push(frame)
 
     def _control(self, order: dict) -> None:
         user_id, room_id = order["close_user"], order.get("room_id")
@@ -276,17 +370,18 @@ class Hub:
                     socket.kill(CLOSE_KICKED)
 
 
-def _cap_danmaku(room_events: list[dict]) -> list[dict]:
-    # Giant rooms stay readable: past the cap, danmaku still reach every client, marked for the chat list.
-    shown = 0
-    capped = []
-    for event in room_events:
-        if event["type"] == "danmaku":
+def _frame_build(parts: list[tuple[int, int, list[str], str]]) -> Frame:
+    """One frame of a room's events as received, in seq order. Giant rooms stay readable: past the cap of
+    danmaku per frame, danmaku still reach every client, marked for the chat list."""
+    bodies, shown = [], 0
+    for _first, _last, kinds, body in parts:
+        if kinds == ["danmaku"]:  # messages are published one by one
             shown += 1
             if shown > settings.CHAT_DANMAKU_PER_TICK:
-                event = {**event, "overflow": True}
-        capped.append(event)
-    return capped
+                body = body[:-1] + ',"overflow":true}'
+        bodies.append(body)
+    text = '{"type":"batch","events":[' + ",".join(bodies) + "]}"
+    return Frame(text, parts[0][0], parts[-1][1])
 
 
 _hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub]" = weakref.WeakKeyDictionary()
@@ -301,32 +396,19 @@ def hub_current() -> Hub:
     return hub
 
 
-def _with_seq(events: list[dict], last_seq: int) -> list[dict]:
-    first = last_seq - len(events) + 1
-    return [{**event, "seq": first + index} for index, event in enumerate(events)]
-
-
 def room_events_publish(*, room_id: int, events: list[dict]) -> None:
     """Send events (viewers, room_state, delete...) to everyone in the room now, from sync code."""
-    if not events:
-        return
-    redis = redis_sync()
-    numbered = _with_seq(events, redis.incrby(keys.chat_seq(room_id), len(events)))
-    with redis.pipeline(transaction=True) as pipe:
-        recent_append(pipe, room_id=room_id, events=numbered)
-        pipe.publish(keys.chat_frames(room_id), chat_events.batch_frame(numbered))
-        pipe.execute()
+    if events:
+        with redis_sync().pipeline(transaction=False) as pipe:
+            publish_call(pipe, room_id=room_id, events=events)
+            pipe.execute()
 
 
 async def room_events_publish_async(*, room_id: int, events: list[dict]) -> None:
-    if not events:
-        return
-    redis = redis_async()
-    numbered = _with_seq(events, await redis.incrby(keys.chat_seq(room_id), len(events)))
-    async with redis.pipeline(transaction=True) as pipe:
-        recent_append(pipe, room_id=room_id, events=numbered)
-        pipe.publish(keys.chat_frames(room_id), chat_events.batch_frame(numbered))
-        await pipe.execute()
+    if events:
+        async with redis_async().pipeline(transaction=False) as pipe:
+            publish_call(pipe, room_id=room_id, events=events)
+            await pipe.execute()
 
 
 def user_sockets_close(*, user_id: int, room_id: int | None = None) -> None:

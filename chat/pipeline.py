@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from chat import events as chat_events
 from chat.events import ErrorCode
-from chat.hub import MESSAGE_TYPES, Hub, recent_append
+from chat.hub import DEDUPE_TTL_S, MESSAGE_TYPES, Hub, publish_call
 from chat.lanes import lane_take
 from chat.levels import chat_minute_counted
 from chat.models import EMOTE_NAME_PATTERN
@@ -50,12 +50,12 @@ RULES_CACHE_S = 2.0
 EMOTES_CACHE_S = 5.0
 EMOTE_RE = re.compile(f":({EMOTE_NAME_PATTERN}):")
 BAN_CACHE_S = 5.0
-DEDUPE_TTL_S = 600
 # The admission of a message in one round trip (each await of the accept path waits behind whatever the
 # event loop is doing, fan-outs to a thousand sockets included): a resend is answered with its first ack,
-# else the rate limit is charged, the client id marked in flight and the message numbered.
-# KEYS: dedupe (empty: no client id), rate bucket, next id, room seq. ARGV: dedupe TTL s, then the rate
-# limit's. Returns {"resend", first ack or "" while in flight} | {"limited", retry ms} | {"ok", id, seq}.
+# else the rate limit is charged, the client id marked in flight and the message given its id (its seq
+# comes with its publishing, chat.hub.PUBLISH_SCRIPT).
+# KEYS: dedupe (empty: no client id), rate bucket, next id. ARGV: dedupe TTL s, then the rate limit's.
+# Returns {"resend", first ack or "" while in flight} | {"limited", retry ms} | {"ok", id}.
 _ADMIT_SCRIPT = (
     RATE_LIMIT_LUA
     + """
@@ -66,7 +66,7 @@ end
 local wait = rate_limit_take(KEYS[2], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
 if wait > 0 then return {'limited', wait} end
 if KEYS[1] ~= '' then redis.call('SET', KEYS[1], '', 'EX', ARGV[1]) end
-return {'ok', redis.call('INCR', KEYS[3]), redis.call('INCR', KEYS[4])}
+return {'ok', redis.call('INCR', KEYS[3])}
 """
 )
 
@@ -224,7 +224,7 @@ async def message_accept(*, hub: Hub, sender: Sender, payload: dict) -> dict | N
     dedupe = keys.chat_dedupe(sender.user_id, client_id) if client_id else ""
     cooldown_ms = 0 if exempt else (rules.slow_mode_s * 1000 or rules.cooldown_ms)
     verdict, *values = await redis.register_script(_ADMIT_SCRIPT)(
-        keys=[dedupe, keys.chat_rate(room_id, sender.user_id), keys.CHAT_NEXT_ID, keys.chat_seq(room_id)],
+        keys=[dedupe, keys.chat_rate(room_id, sender.user_id), keys.CHAT_NEXT_ID],
         args=[DEDUPE_TTL_S, *rate_limit_args(cooldown_ms=cooldown_ms)],
     )
     if verdict == "resend":
@@ -232,16 +232,10 @@ async def message_accept(*, hub: Hub, sender: Sender, payload: dict) -> dict | N
         return json.loads(values[0]) if values[0] else None
     if verdict == "limited":
         raise Rejected(ErrorCode.RATE_LIMITED, retry_after_ms=int(values[0]))
-    message_id, seq = values
+    [message_id] = values
     try:
         return await _message_store(
-            hub=hub,
-            sender=sender,
-            message=message,
-            client_id=client_id,
-            dedupe=dedupe,
-            id=message_id,
-            seq=seq,
+            hub=hub, sender=sender, message=message, client_id=client_id, dedupe=dedupe, id=message_id
         )
     except BaseException:
         if dedupe:
@@ -250,10 +244,10 @@ async def message_accept(*, hub: Hub, sender: Sender, payload: dict) -> dict | N
 
 
 async def _message_store(
-    *, hub: Hub, sender: Sender, message: dict, client_id: str, dedupe: str, id: int, seq: int
+    *, hub: Hub, sender: Sender, message: dict, client_id: str, dedupe: str, id: int
 ) -> dict:
-    """Store the admitted message (recent list, outbox, comment count and its ack for resends, in one
-    transaction) and queue it for the room's next frame; returns the ack."""
+    """Number, keep and publish the admitted message, with its archiving, counting and its ack for
+    resends, in one transaction; returns the ack."""
     room_id, redis = sender.room_id, hub.redis
     kind = "danmaku" if "mode" in message else "chat"
     lane = (
@@ -267,7 +261,6 @@ async def _message_store(
     event = chat_events.message_event(
         kind=kind,
         id=id,
-        seq=seq,
         username=sender.username,
         display_name=sender.display_name,
         text=message["text"],
@@ -282,9 +275,9 @@ async def _message_store(
     document = chat_events.message_document(
         event=event, room_id=room_id, stream_id=stream_id, user_id=sender.user_id, client_id=client_id
     )
-    ack = chat_events.ack_event(client_id=client_id, id=id, seq=seq)
+    ack = chat_events.ack_event(client_id=client_id, id=id)
     async with redis.pipeline(transaction=True) as pipe:
-        recent_append(pipe, room_id=room_id, events=[event])
+        publish_call(pipe, room_id=room_id, events=[event], ack=ack, ack_key=dedupe)
         pipe.xadd(keys.CHAT_OUTBOX, {"doc": json.dumps(document, ensure_ascii=False)})
         if stream_id is not None:
             comment_counted(pipe, stream_id=stream_id)
@@ -293,23 +286,23 @@ async def _message_store(
             for emote_id in used:
                 pipe.hincrby(keys.chat_emote_uses(room_id), emote_id, 1)
             pipe.sadd(keys.CHAT_EMOTE_USE_ROOMS, room_id)
-        if dedupe:
-            pipe.set(dedupe, json.dumps(ack), ex=DEDUPE_TTL_S)
-        await pipe.execute()
-    hub.enqueue(room_id=room_id, event=event)
+        seq, *_ = await pipe.execute()
     metrics.CHAT_MESSAGES_ACCEPTED.inc()
-    return ack
+    return {**ack, "seq": seq}
 
 
-async def recent_events(*, hub: Hub, room_id: int, after_seq: int | None = None) -> list[dict]:
-    """The room's recent events, oldest first. For a join (no ``after_seq``) its chat and danmaku only
-    (a deleted message is already gone from the list, the join batch carries the present pin); for a
-    resume everything after ``after_seq``, deletions and pin changes included, so a message deleted
-    during the client's gap leaves its page too."""
+async def recent_events(*, hub: Hub, room_id: int, after_seq: int) -> list[dict]:
+    """The room's recent events after ``after_seq``, oldest first, deletions and pin changes included, so
+    a message deleted during the client's gap leaves its page too."""
     events = map(json.loads, await hub.redis.lrange(keys.chat_recent(room_id), 0, -1))
-    if after_seq is None:
-        return [event for event in events if event["type"] in MESSAGE_TYPES]
     return [event for event in events if event["seq"] > after_seq]
+
+
+async def join_events(*, hub: Hub, room_id: int) -> tuple[list[dict], int]:
+    """For a join batch: the room's recent chat and danmaku, oldest first (a deleted message is already
+    gone from the list, the join batch carries the present pin), and the last seq they reflect."""
+    events = [json.loads(raw) for raw in await hub.redis.lrange(keys.chat_recent(room_id), 0, -1)]
+    return [e for e in events if e["type"] in MESSAGE_TYPES], max((e["seq"] for e in events), default=0)
 
 
 async def frame_handle(*, hub: Hub, sender: Sender, text: str | None) -> list[dict]:

@@ -9,6 +9,7 @@ from django.urls import reverse
 from accounts.models import ActivityLog
 from chat import services
 from chat.archive import outbox_flush
+from chat.hub import published_events
 from chat.models import PinnedMessage
 from streamlite.redis import keys, redis_sync
 from tests.api.conftest import assert_error
@@ -43,7 +44,7 @@ def room_listener(room_id: int):
 def published(listener) -> list[dict]:
     message = listener.get_message(timeout=2)
     assert message is not None, "nothing was published to the room"
-    return json.loads(message["data"])["events"]
+    return published_events(message["data"])
 
 
 def test_a_moderator_pins_a_recent_message_and_the_room_is_told(

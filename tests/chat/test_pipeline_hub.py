@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from chat.hub import CLOSE_SLOW, Socket
+from chat.hub import CLOSE_SLOW, Frame, Socket, room_events_publish_async
 
 pytestmark = pytest.mark.asyncio
 
@@ -29,6 +29,7 @@ class FakeClient:
 
 async def test_a_slow_socket_is_closed_and_the_others_get_every_frame(chat_hub, settings):
     settings.CHAT_SOCKET_QUEUE_FRAMES = 16
+    settings.CHAT_TICK_MS = 10
     fast, slow = FakeClient(), FakeClient(stuck=True)
     room_id = 1
     for client in (fast, slow):
@@ -36,27 +37,35 @@ async def test_a_slow_socket_is_closed_and_the_others_get_every_frame(chat_hub, 
             room_id=room_id, socket=Socket(send=client.send, close=client.close, user_id=None)
         )
     for n in range(40):
-        chat_hub.enqueue(room_id=room_id, event={"type": "chat", "seq": n, "text": str(n)})
-        await chat_hub.flush()
+        await room_events_publish_async(room_id=room_id, events=[{"type": "chat", "text": str(n)}])
+        async with asyncio.timeout(5):  # one frame each
+            while len(fast.frames) <= n:
+                await asyncio.sleep(0.005)
     async with asyncio.timeout(5):
-        while len(fast.frames) < 40:
+        while sum(len(json.loads(frame)["events"]) for frame in fast.frames) < 40:
             await asyncio.sleep(0.05)
     assert slow.closed_with == CLOSE_SLOW
-    assert [json.loads(frame)["events"][0]["seq"] for frame in fast.frames] == list(range(40))
+    seqs = [event["seq"] for frame in fast.frames for event in json.loads(frame)["events"]]
+    assert seqs == list(range(1, 41))
 
 
 async def test_one_frame_per_tick_and_danmaku_past_the_cap_are_marked_overflow(chat_hub, settings):
     settings.CHAT_DANMAKU_PER_TICK = 2
     client = FakeClient()
     await chat_hub.join(room_id=7, socket=Socket(send=client.send, close=client.close, user_id=None))
-    for n in range(4):
-        chat_hub.enqueue(room_id=7, event={"type": "danmaku", "seq": n})
-    chat_hub.enqueue(room_id=7, event={"type": "chat", "seq": 4})
-    await chat_hub.flush()
+    settings.CHAT_TICK_MS = 2000
+    # A first event opens the tick; what comes within it goes out together in the next frame.
+    await room_events_publish_async(room_id=7, events=[{"type": "viewers", "count": 1}])
     async with asyncio.timeout(5):
         while not client.frames:
             await asyncio.sleep(0.02)
-    [frame] = client.frames
+    for n in range(4):
+        await room_events_publish_async(room_id=7, events=[{"type": "danmaku", "text": str(n)}])
+    await room_events_publish_async(room_id=7, events=[{"type": "chat", "text": "4"}])
+    async with asyncio.timeout(5):
+        while len(client.frames) < 2:
+            await asyncio.sleep(0.02)
+    frame = client.frames[1]
     events = json.loads(frame)["events"]
     assert [e.get("overflow", False) for e in events] == [False, False, True, True, False]
 
@@ -66,12 +75,12 @@ async def test_an_idle_room_is_flushed_at_once_a_busy_one_once_per_tick_in_seq_o
     client = FakeClient()
     await chat_hub.join(room_id=3, socket=Socket(send=client.send, close=client.close, user_id=None))
     started = asyncio.get_running_loop().time()
-    chat_hub.enqueue(room_id=3, event={"type": "chat", "seq": 1})
+    await room_events_publish_async(room_id=3, events=[{"type": "chat", "text": "1"}])
     async with asyncio.timeout(1.5):  # well before the tick: nothing was sent in the last one
         while not client.frames:
             await asyncio.sleep(0.01)
     for n in range(2, 6):  # within the tick that the first flush began: they wait for its end, together
-        chat_hub.enqueue(room_id=3, event={"type": "chat", "seq": n})
+        await room_events_publish_async(room_id=3, events=[{"type": "chat", "text": str(n)}])
     async with asyncio.timeout(5):
         while len(client.frames) < 2:
             await asyncio.sleep(0.01)
@@ -81,3 +90,49 @@ async def test_an_idle_room_is_flushed_at_once_a_busy_one_once_per_tick_in_seq_o
         [1],
         [2, 3, 4, 5],
     ]
+
+
+async def test_events_from_two_publishers_reach_a_socket_once_each_in_seq_order(chat_hub):
+    """Publishers race (two processes, many senders): each socket still gets every seq once, ascending."""
+    client = FakeClient()
+    await chat_hub.join(room_id=9, socket=Socket(send=client.send, close=client.close, user_id=None))
+
+    async def publisher(name: str) -> None:
+        for n in range(30):
+            await room_events_publish_async(room_id=9, events=[{"type": "chat", "text": f"{name}{n}"}])
+
+    await asyncio.gather(publisher("a"), publisher("b"), publisher("c"))
+    async with asyncio.timeout(5):
+        while sum(len(json.loads(frame)["events"]) for frame in client.frames) < 90:
+            await asyncio.sleep(0.02)
+    seqs = [event["seq"] for frame in client.frames for event in json.loads(frame)["events"]]
+    assert seqs == list(range(1, 91))
+
+
+async def test_a_socket_sends_what_its_join_batch_and_a_resume_already_gave_once():
+    """The join batch and a resume answer overlap the live frames queued meanwhile: each seq goes out
+    once, and a deletion the join batch left out still reaches a resuming client."""
+    client = FakeClient()
+    socket = Socket(send=client.send, close=client.close, user_id=None, held=True)
+
+    def chat(seq: int) -> dict:
+        return {"type": "chat", "seq": seq, "id": seq, "text": str(seq)}
+
+    socket.push(Frame.of([chat(4), chat(5)]))  # live, queued while the join batch was read
+    join = Frame.of([chat(1), chat(2), chat(4), {"type": "viewers", "count": 3}])
+    join.last = 4  # the recent list also held a deletion, seq 3
+    socket.open(join)
+    socket.push(Frame.of([{"type": "delete", "id": 2, "seq": 3}, chat(4), chat(5)], resume=True))
+    socket.push(Frame.of([{"type": "ack", "client_id": "x", "id": 6, "seq": 6}, chat(6)]))
+    async with asyncio.timeout(5):
+        while len(client.frames) < 4:
+            await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)
+    sent = [[(e["type"], e.get("seq")) for e in json.loads(frame)["events"]] for frame in client.frames]
+    assert sent == [
+        [("chat", 1), ("chat", 2), ("chat", 4), ("viewers", None)],
+        [("chat", 5)],
+        [("delete", 3)],
+        [("ack", 6), ("chat", 6)],
+    ]
+    socket.stop()

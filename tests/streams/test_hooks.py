@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts.models import ActivityLog, SiteSettings, StreamerApplication
 from accounts.services import site_settings_get
+from chat.hub import published_events
 from rooms.models import Room
 from rooms.selectors import stream_key_active
 from rooms.services import stream_key_reset
@@ -108,7 +109,6 @@ def test_good_key_goes_live_and_redirects_to_the_public_name(client, room):
 def test_going_live_broadcasts_the_room_state_after_commit(
     client, room, django_capture_on_commit_callbacks, celery_eager
 ):
-    import json
 
     pubsub = redis_sync().pubsub(ignore_subscribe_messages=True)
     pubsub.subscribe(keys.chat_frames(room.pk))
@@ -118,7 +118,7 @@ def test_going_live_broadcasts_the_room_state_after_commit(
     for _ in range(50):  # the subscribe confirmation comes first and reads as None
         message = message or pubsub.get_message(timeout=0.1)
     pubsub.close()
-    [event] = json.loads(message["data"])["events"]
+    [event] = published_events(message["data"])
     assert (event["type"], event["status"]) == ("room_state", "live")
 
 

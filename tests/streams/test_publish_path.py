@@ -1,7 +1,6 @@
 """The on_publish hook's path: its own ASGI handler, the cached site settings, its effects after commit,
 and the owner's row lock that keeps the live quota under simultaneous publishes."""
 
-import json
 import threading
 from urllib.parse import urlencode
 
@@ -13,6 +12,7 @@ from django.urls import reverse
 
 from accounts.models import SiteSettings
 from accounts.services import site_settings_cached, site_settings_get
+from chat.hub import published_events
 from notifications.models import Notification
 from notifications.tasks import notify_live_started
 from rooms.selectors import stream_key_active
@@ -49,7 +49,7 @@ def room_state_frames(room, action) -> list[dict]:
     action()
     events = []
     while (message := pubsub.get_message(timeout=0.3)) is not None:
-        events += [e for e in json.loads(message["data"])["events"] if e["type"] == "room_state"]
+        events += [e for e in published_events(message["data"]) if e["type"] == "room_state"]
     pubsub.close()
     return events
 
