@@ -341,7 +341,8 @@ def main() -> None:
 
         from tests.factories import RoomFactory, UserFactory
 
-        tokens = [str(AccessToken.for_user(UserFactory())) for _ in range(SENDERS)]
+        # Senders sign in with tokens: no password to hash (the production hasher is slow on purpose).
+        tokens = [str(AccessToken.for_user(UserFactory(password=None))) for _ in range(SENDERS)]
         ws_base = f"ws://127.0.0.1:{stack.ports['WEB_PORT']}"
         # The tally grows to millions of entries; a full collection walking it would pause every viewer
         # at once and show up as server latency.

@@ -3,6 +3,7 @@ then hand every incoming frame to chat.pipeline.frame_handle."""
 
 import logging
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.contrib.auth.models import AnonymousUser
@@ -96,6 +97,14 @@ class RoomConsumer(AsyncWebsocketConsumer):
         join = Frame.of(snapshot)
         join.last = max(join.last, covered)
         self.socket.open(join)
+
+    async def dispatch(self, message) -> None:
+        # Channels closes stale database connections before every message, a thread hop per chat frame;
+        # this consumer reaches the database only through database_sync_to_async, which does it itself.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def _frame_send(self, frame: str) -> None:
         # Straight to the ASGI send: the consumer's own send() adds two coroutine calls per socket and
