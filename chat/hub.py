@@ -361,7 +361,8 @@ class Hub:
 
     def _control(self, order: dict) -> None:
         user_id, room_id = order["close_user"], order.get("room_id")
-        self.cache.pop(("ban", user_id, room_id), None)
+        for key in [key for key in self.cache if key[0] == "bans" and room_id in (None, key[1])]:
+            self.cache.pop(key, None)
         for rid, sockets in self.rooms.items():
             if room_id is not None and rid != room_id:
                 continue

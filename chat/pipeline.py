@@ -20,7 +20,7 @@ from chat.levels import chat_minute_counted
 from chat.models import EMOTE_NAME_PATTERN
 from chat.presence import comment_counted, room_live_stream
 from chat.ratelimit import RATE_LIMIT_LUA, rate_limit_args
-from chat.selectors import RoomChatRules, chat_ban_active, emote_map, room_chat_rules
+from chat.selectors import RoomChatRules, chat_ban_active, chat_banned_users, emote_map, room_chat_rules
 from chat.wordfilter import text_blocked
 from streamlite import metrics
 from streamlite.json_input import JsonRefused, json_loads_limited
@@ -192,13 +192,15 @@ def emotes_used(text: str, ids: dict[str, int]) -> set[int]:
 
 
 async def _banned(hub: Hub, *, user_id: int, room_id: int) -> bool:
-    # Only "not banned" is cached: a ban must bite at once, and a ban order drops the entry anyway.
-    if hub.cached(("ban", user_id, room_id), BAN_CACHE_S):
+    # Who is banned in the room, one query per room and a few seconds rather than one per sender: a ban
+    # order drops the entry (a ban bites at once), and a listed user is checked again (a lifted ban too).
+    banned = hub.cached(("bans", room_id), BAN_CACHE_S)
+    if banned is None:
+        banned = await database_sync_to_async(chat_banned_users)(room_id=room_id)
+        hub.cache_set(("bans", room_id), banned)
+    if user_id not in banned:
         return False
-    ban = await database_sync_to_async(chat_ban_active)(user_id=user_id, room_id=room_id)
-    if ban is None:
-        hub.cache_set(("ban", user_id, room_id), True)
-    return ban is not None
+    return await database_sync_to_async(chat_ban_active)(user_id=user_id, room_id=room_id) is not None
 
 
 async def message_accept(*, hub: Hub, sender: Sender, payload: dict) -> dict | None:

@@ -96,6 +96,16 @@ def chat_ban_active(*, user_id: int, room_id: int) -> ChatBan | None:
     )
 
 
+def chat_banned_users(*, room_id: int) -> frozenset[int]:
+    """Who may not chat in the room now: its bans and the sitewide ones."""
+    now = timezone.now()
+    return frozenset(
+        ChatBan.objects.filter(Q(room_id=room_id) | Q(room__isnull=True))
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .values_list("user_id", flat=True)
+    )
+
+
 def room_messages(*, room_id: int, before: int | None = None, limit: int = 50) -> list[dict]:
     """The room's archived messages, newest first, older than message ``before``; deleted ones left out."""
     query: dict = {"room": room_id, "deleted": {"$ne": True}}
