@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 from chat import events as chat_events
 from streamlite import metrics
 from streamlite.gc_tuning import gc_tune
-from streamlite.redis import keys, redis_async, redis_sync
+from streamlite.redis import chat_publish, chat_pubsub, chat_redis_async, chat_redis_sync, keys, redis_async
 
 logger = logging.getLogger(__name__)
 
@@ -114,11 +114,13 @@ def _log_failure(task: asyncio.Task) -> None:
 class Hub:
     def __init__(self) -> None:
         self.redis = redis_async()
+        # The rooms' own keys and channels (a Redis Cluster when configured, else the same client).
+        self.chat_redis = chat_redis_async()
         self.rooms: dict[int, set[Socket]] = {}
         self.pending: dict[int, list[dict]] = {}
         # Short in-process caches of what every message needs (rules, bans, the live stream's start).
         self.cache: dict[tuple, tuple[float, object]] = {}
-        self._pubsub = self.redis.pubsub()
+        self._pubsub = chat_pubsub(self.chat_redis)
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self._started = asyncio.Lock()
@@ -190,9 +192,10 @@ class Hub:
         if not self.pending:
             return
         pending, self.pending = self.pending, {}
-        async with self.redis.pipeline(transaction=False) as pipe:
+        async with self.chat_redis.pipeline(transaction=False) as pipe:
             for room_id, room_events in pending.items():
-                pipe.publish(keys.chat_frames(room_id), chat_events.batch_frame(_cap_danmaku(room_events)))
+                frame = chat_events.batch_frame(_cap_danmaku(room_events))
+                chat_publish(pipe, keys.chat_frames(room_id), frame)
             await pipe.execute()
 
     async def _tick(self) -> None:
@@ -235,7 +238,7 @@ class Hub:
         the outage, never reached the local sockets, which would not know it (they resume only after a
         reconnect). So each local room gets its recent list again; clients drop repeats by id/seq."""
         room_ids = list(self.rooms)
-        async with self.redis.pipeline(transaction=False) as pipe:
+        async with self.chat_redis.pipeline(transaction=False) as pipe:
             for room_id in room_ids:
                 pipe.lrange(keys.chat_recent(room_id), 0, -1)
             recents = await pipe.execute()
@@ -310,25 +313,27 @@ def room_events_publish(*, room_id: int, events: list[dict]) -> None:
     """Send events (viewers, room_state, delete...) to everyone in the room now, from sync code."""
     if not events:
         return
-    redis = redis_sync()
+    redis = chat_redis_sync()
     numbered = _with_seq(events, redis.incrby(keys.chat_seq(room_id), len(events)))
     with redis.pipeline(transaction=True) as pipe:
         recent_append(pipe, room_id=room_id, events=numbered)
-        pipe.publish(keys.chat_frames(room_id), chat_events.batch_frame(numbered))
+        chat_publish(pipe, keys.chat_frames(room_id), chat_events.batch_frame(numbered))
         pipe.execute()
 
 
 async def room_events_publish_async(*, room_id: int, events: list[dict]) -> None:
     if not events:
         return
-    redis = redis_async()
+    redis = chat_redis_async()
     numbered = _with_seq(events, await redis.incrby(keys.chat_seq(room_id), len(events)))
     async with redis.pipeline(transaction=True) as pipe:
         recent_append(pipe, room_id=room_id, events=numbered)
-        pipe.publish(keys.chat_frames(room_id), chat_events.batch_frame(numbered))
+        chat_publish(pipe, keys.chat_frames(room_id), chat_events.batch_frame(numbered))
         await pipe.execute()
 
 
 def user_sockets_close(*, user_id: int, room_id: int | None = None) -> None:
     """Close the user's chat sockets in the room (every room when None) in every web process: a ban."""
-    redis_sync().publish(keys.CHAT_CONTROL, json.dumps({"close_user": user_id, "room_id": room_id}))
+    chat_publish(
+        chat_redis_sync(), keys.CHAT_CONTROL, json.dumps({"close_user": user_id, "room_id": room_id})
+    )
