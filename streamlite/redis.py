@@ -145,9 +145,9 @@ class ShardedPubSub:
         node = self.cluster.get_node_from_key(channel)
         pubsub = self._nodes.get(node.name)
         if pubsub is None:
-            pubsub = aioredis.Redis(
-                host=node.host, port=node.port, decode_responses=True, socket_connect_timeout=2
-            ).pubsub()
+            # The node's own connection settings (password, TLS...) as the cluster client learned them.
+            pool = aioredis.ConnectionPool(connection_class=node.connection_class, **node.connection_kwargs)
+            pubsub = aioredis.Redis(connection_pool=pool).pubsub()
             await pubsub.ssubscribe(channel)
             self._nodes[node.name] = pubsub
             self._readers[node.name] = asyncio.create_task(self._read(node.name, pubsub))
