@@ -17,7 +17,14 @@ from redis.exceptions import RedisError
 from chat import events as chat_events
 from streamlite import metrics
 from streamlite.gc_tuning import gc_tune
-from streamlite.redis import keys, redis_async, redis_sync
+from streamlite.redis import (
+    chat_publish,
+    chat_pubsub,
+    chat_redis_async,
+    chat_redis_sync,
+    keys,
+    redis_async,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +69,10 @@ redis.call('PUBLISH', KEYS[3], first .. ' ' .. last .. ' ' .. table.concat(types
 if KEYS[4] then redis.call('SET', KEYS[4], ARGV[3] .. ',"seq":' .. first .. '}', 'EX', tonumber(ARGV[2])) end
 return first
 """
+
+
+# On a Redis Cluster the channel is a shard channel of the room's slot (its name carries the room's tag).
+SHARDED_PUBLISH_SCRIPT = PUBLISH_SCRIPT.replace("'PUBLISH'", "'SPUBLISH'")
 
 
 def _open_json(value: dict) -> str:
@@ -213,12 +224,14 @@ def _log_failure(task: asyncio.Task) -> None:
 class Hub:
     def __init__(self) -> None:
         self.redis = redis_async()
+        # The rooms' own keys and channels (a Redis Cluster when configured, else the same client).
+        self.chat_redis = chat_redis_async()
         self.rooms: dict[int, set[Socket]] = {}
         # Per room, what came from Redis since the last frame: (first seq, last seq, types, events' JSON).
         self.incoming: dict[int, list[tuple[int, int, list[str], str]]] = {}
         # Short in-process caches of what every message needs (rules, bans, the live stream's start).
         self.cache: dict[tuple, tuple[float, object]] = {}
-        self._pubsub = self.redis.pubsub()
+        self._pubsub = chat_pubsub(self.chat_redis)
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self._started = asyncio.Lock()
@@ -348,7 +361,7 @@ class Hub:
         which would not know it (they resume only after a reconnect). So each local room gets its recent
         list again; each socket is sent only what it lacks."""
         room_ids = list(self.rooms)
-        async with self.redis.pipeline(transaction=False) as pipe:
+        async with self.chat_redis.pipeline(transaction=False) as pipe:
             for room_id in room_ids:
                 pipe.lrange(keys.chat_recent(room_id), 0, -1)
             recents = await pipe.execute()
@@ -400,18 +413,20 @@ def hub_current() -> Hub:
 def room_events_publish(*, room_id: int, events: list[dict]) -> None:
     """Send events (viewers, room_state, delete...) to everyone in the room now, from sync code."""
     if events:
-        with redis_sync().pipeline(transaction=False) as pipe:
+        with chat_redis_sync().pipeline(transaction=False) as pipe:
             publish_call(pipe, room_id=room_id, events=events)
             pipe.execute()
 
 
 async def room_events_publish_async(*, room_id: int, events: list[dict]) -> None:
     if events:
-        async with redis_async().pipeline(transaction=False) as pipe:
+        async with chat_redis_async().pipeline(transaction=False) as pipe:
             publish_call(pipe, room_id=room_id, events=events)
             await pipe.execute()
 
 
 def user_sockets_close(*, user_id: int, room_id: int | None = None) -> None:
     """Close the user's chat sockets in the room (every room when None) in every web process: a ban."""
-    redis_sync().publish(keys.CHAT_CONTROL, json.dumps({"close_user": user_id, "room_id": room_id}))
+    chat_publish(
+        chat_redis_sync(), keys.CHAT_CONTROL, json.dumps({"close_user": user_id, "room_id": room_id})
+    )

@@ -3,6 +3,7 @@ answers with the events for the sender only (ack, error, resume fill); accepted 
 through the hub. Async all the way: ORM through database_sync_to_async, Redis through redis.asyncio."""
 
 import json
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -24,8 +25,10 @@ from chat.selectors import RoomChatRules, chat_ban_active, chat_banned_users, em
 from chat.wordfilter import text_blocked
 from streamlite import metrics
 from streamlite.json_input import JsonRefused, json_loads_limited
-from streamlite.redis import keys
+from streamlite.redis import chat_replica_wait, keys
 from streamlite.text import text_visible
+
+logger = logging.getLogger(__name__)
 
 MODES = ("scroll", "top", "bottom")
 SIZES = ("small", "normal", "big")
@@ -50,23 +53,38 @@ RULES_CACHE_S = 2.0
 EMOTES_CACHE_S = 5.0
 EMOTE_RE = re.compile(f":({EMOTE_NAME_PATTERN}):")
 BAN_CACHE_S = 5.0
+# Message ids are unique site-wide and rise within a room, yet a room's admission touches only keys of its
+# own (one shard of a cluster): each room numbers its messages from blocks it leases from the site-wide
+# counter. A block a room leaves unused is a gap in the ids, nothing more.
+ID_BLOCK = 100
 # The admission of a message in one round trip (each await of the accept path waits behind whatever the
 # event loop is doing, fan-outs to a thousand sockets included): a resend is answered with its first ack,
 # else the rate limit is charged, the client id marked in flight and the message given its id (its seq
 # comes with its publishing, chat.hub.PUBLISH_SCRIPT).
-# KEYS: dedupe (empty: no client id), rate bucket, next id. ARGV: dedupe TTL s, then the rate limit's.
-# Returns {"resend", first ack or "" while in flight} | {"limited", retry ms} | {"ok", id}.
+# KEYS (one room's): dedupe, rate bucket, id block {next, last}. ARGV: dedupe TTL s (0: no client id), the
+# rate limit's three, then a fresh id block (first, last) when the room's is used up.
+# Returns {"resend", first ack or "" while in flight} | {"ids"}: lease a block and call again |
+# {"limited", retry ms} | {"ok", id}.
 _ADMIT_SCRIPT = (
     RATE_LIMIT_LUA
     + """
-if KEYS[1] ~= '' then
+local dedupe = ARGV[1] ~= '0'
+if dedupe then
   local original = redis.call('GET', KEYS[1])
   if original then return {'resend', original} end
 end
+local block = redis.call('HMGET', KEYS[3], 'next', 'last')
+local next_id, last_id = tonumber(block[1]) or 1, tonumber(block[2]) or 0
+if next_id > last_id then
+  if ARGV[5] == nil then return {'ids'} end
+  next_id, last_id = tonumber(ARGV[5]), tonumber(ARGV[6])
+  redis.call('HSET', KEYS[3], 'next', next_id, 'last', last_id)
+end
 local wait = rate_limit_take(KEYS[2], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
 if wait > 0 then return {'limited', wait} end
-if KEYS[1] ~= '' then redis.call('SET', KEYS[1], '', 'EX', ARGV[1]) end
-return {'ok', redis.call('INCR', KEYS[3])}
+if dedupe then redis.call('SET', KEYS[1], '', 'EX', ARGV[1]) end
+redis.call('HSET', KEYS[3], 'next', next_id + 1)
+return {'ok', next_id}
 """
 )
 
@@ -223,12 +241,19 @@ async def message_accept(*, hub: Hub, sender: Sender, payload: dict) -> dict | N
     exempt = sender.is_staff or rules.is_moderator(sender.user_id)
     if not exempt:
         level_gates_check(rules=rules, level=sender.level, message=message)
-    dedupe = keys.chat_dedupe(sender.user_id, client_id) if client_id else ""
+    dedupe = keys.chat_dedupe(room_id, sender.user_id, client_id) if client_id else ""
     cooldown_ms = 0 if exempt else (rules.slow_mode_s * 1000 or rules.cooldown_ms)
-    verdict, *values = await redis.register_script(_ADMIT_SCRIPT)(
-        keys=[dedupe, keys.chat_rate(room_id, sender.user_id), keys.CHAT_NEXT_ID],
-        args=[DEDUPE_TTL_S, *rate_limit_args(cooldown_ms=cooldown_ms)],
-    )
+    admit = hub.chat_redis.register_script(_ADMIT_SCRIPT)
+    admit_keys = [
+        dedupe or keys.chat_dedupe(room_id, sender.user_id, ""),
+        keys.chat_rate(room_id, sender.user_id),
+        keys.chat_ids(room_id),
+    ]
+    args = [DEDUPE_TTL_S if dedupe else 0, *rate_limit_args(cooldown_ms=cooldown_ms)]
+    verdict, *values = await admit(keys=admit_keys, args=args)
+    if verdict == "ids":
+        last_id = await redis.incrby(keys.CHAT_NEXT_ID, ID_BLOCK)
+        verdict, *values = await admit(keys=admit_keys, args=[*args, last_id - ID_BLOCK + 1, last_id])
     if verdict == "resend":
         # A resend (reconnect): the first ack answers it, the message is not taken twice.
         return json.loads(values[0]) if values[0] else None
@@ -241,7 +266,7 @@ async def message_accept(*, hub: Hub, sender: Sender, payload: dict) -> dict | N
         )
     except BaseException:
         if dedupe:
-            await redis.delete(dedupe)
+            await hub.chat_redis.delete(dedupe)
         raise
 
 
@@ -253,7 +278,7 @@ async def _message_store(
     room_id, redis = sender.room_id, hub.redis
     kind = "danmaku" if "mode" in message else "chat"
     lane = (
-        await lane_take(redis=redis, room_id=room_id, mode=message["mode"], text=message["text"])
+        await lane_take(redis=hub.chat_redis, room_id=room_id, mode=message["mode"], text=message["text"])
         if kind == "danmaku"
         else None
     )
@@ -279,7 +304,16 @@ async def _message_store(
     )
     ack = chat_events.ack_event(client_id=client_id, id=id)
     async with redis.pipeline(transaction=True) as pipe:
-        publish_call(pipe, room_id=room_id, events=[event], ack=ack, ack_key=dedupe)
+        # On one Redis, the room's writes join the site's in one transaction; on a cluster they go to the
+        # room's shard first, and are acknowledged once a replica has them.
+        room_pipe = pipe if hub.chat_redis is redis else hub.chat_redis.pipeline(transaction=False)
+        publish_call(room_pipe, room_id=room_id, events=[event], ack=ack, ack_key=dedupe)
+        if room_pipe is not pipe:
+            waited = chat_replica_wait(room_pipe, client=hub.chat_redis, key=keys.chat_recent(room_id))
+            results = await room_pipe.execute()
+            seq = results[0]
+            if waited and results[-1] < 1:
+                logger.warning("chat message %s acknowledged before a replica of its shard had it", id)
         pipe.xadd(keys.CHAT_OUTBOX, {"doc": json.dumps(document, ensure_ascii=False)})
         if stream_id is not None:
             comment_counted(pipe, stream_id=stream_id)
@@ -288,7 +322,9 @@ async def _message_store(
             for emote_id in used:
                 pipe.hincrby(keys.chat_emote_uses(room_id), emote_id, 1)
             pipe.sadd(keys.CHAT_EMOTE_USE_ROOMS, room_id)
-        seq, *_ = await pipe.execute()
+        results = await pipe.execute()
+    if room_pipe is pipe:
+        seq = results[0]
     metrics.CHAT_MESSAGES_ACCEPTED.inc()
     return {**ack, "seq": seq}
 
@@ -296,14 +332,14 @@ async def _message_store(
 async def recent_events(*, hub: Hub, room_id: int, after_seq: int) -> list[dict]:
     """The room's recent events after ``after_seq``, oldest first, deletions and pin changes included, so
     a message deleted during the client's gap leaves its page too."""
-    events = map(json.loads, await hub.redis.lrange(keys.chat_recent(room_id), 0, -1))
+    events = map(json.loads, await hub.chat_redis.lrange(keys.chat_recent(room_id), 0, -1))
     return [event for event in events if event["seq"] > after_seq]
 
 
 async def join_events(*, hub: Hub, room_id: int) -> tuple[list[dict], int]:
     """For a join batch: the room's recent chat and danmaku, oldest first (a deleted message is already
     gone from the list, the join batch carries the present pin), and the last seq they reflect."""
-    events = [json.loads(raw) for raw in await hub.redis.lrange(keys.chat_recent(room_id), 0, -1)]
+    events = [json.loads(raw) for raw in await hub.chat_redis.lrange(keys.chat_recent(room_id), 0, -1)]
     return [e for e in events if e["type"] in MESSAGE_TYPES], max((e["seq"] for e in events), default=0)
 
 

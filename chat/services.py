@@ -21,7 +21,7 @@ from chat.selectors import emote_map
 from chat.wordfilter import words_parse
 from rooms.models import Room
 from streamlite.mongo import MESSAGES, mongo_db
-from streamlite.redis import keys, redis_sync
+from streamlite.redis import chat_redis_sync, keys, redis_sync
 
 TIMEOUT_MINUTES = (5, 60, 1440)
 BLOCKED_WORDS_MAX = 500
@@ -106,9 +106,9 @@ def _target_check(*, room: Room, user: User, by: User) -> None:
         raise PermissionDenied(_("Only the room's owner or staff may time out or ban a moderator."))
 
 
-def _recent_message(*, client, room_id: int, message_id: int) -> dict | None:
+def _recent_message(*, room_id: int, message_id: int) -> dict | None:
     """The message's event in the room's recent list, if it is still there."""
-    for raw in client.lrange(keys.chat_recent(room_id), 0, -1):
+    for raw in chat_redis_sync().lrange(keys.chat_recent(room_id), 0, -1):
         try:
             event = json.loads(raw)
         except ValueError:
@@ -118,10 +118,10 @@ def _recent_message(*, client, room_id: int, message_id: int) -> dict | None:
     return None
 
 
-def _message_in_room(*, client, room: Room, message_id: int) -> bool | None:
+def _message_in_room(*, room: Room, message_id: int) -> bool | None:
     """Whether the message was sent in ``room``: True or False when known (the recent list, the archive),
     None when the archive cannot be asked."""
-    if _recent_message(client=client, room_id=room.pk, message_id=message_id) is not None:
+    if _recent_message(room_id=room.pk, message_id=message_id) is not None:
         return True
     try:
         document = mongo_db()[MESSAGES].find_one({"_id": message_id}, {"room": 1})
@@ -133,7 +133,7 @@ def _message_in_room(*, client, room: Room, message_id: int) -> bool | None:
 def _message_shown(*, room: Room, message_id: int) -> dict:
     """What a pin or highlight shows of one of the room's messages (not deleted): from the recent list,
     else the archive. Another room's message or a deleted one is not found."""
-    event = _recent_message(client=redis_sync(), room_id=room.pk, message_id=message_id)
+    event = _recent_message(room_id=room.pk, message_id=message_id)
     if event is not None:
         return events.shown_message(event)
     try:
@@ -160,7 +160,7 @@ def _message_shown(*, room: Room, message_id: int) -> dict:
 
 
 def _recent_remove(*, room_id: int, message_id: int) -> None:
-    client = redis_sync()
+    client = chat_redis_sync()
     key = keys.chat_recent(room_id)
     for raw in client.lrange(key, 0, -1):
         try:
@@ -184,7 +184,7 @@ def chat_message_delete(*, room: Room, message_id: int, by: User) -> None:
         raise ValidationError({"message_id": _("There is no such message.")}, code="not_found")
     # Another room's message is no message of this room: its moderators must not learn or touch it. With
     # the archive down the room in the deletion's filter still keeps other rooms' messages safe.
-    if _message_in_room(client=client, room=room, message_id=message_id) is False:
+    if _message_in_room(room=room, message_id=message_id) is False:
         raise Http404(_("There is no such message."))
     # First the mark that the flusher reads after each upsert, then MongoDB: whichever order the flush and
     # this run in, the archived document ends up deleted (see chat.archive.outbox_flush).

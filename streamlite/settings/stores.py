@@ -22,6 +22,14 @@ CHANNEL_LAYERS = {
     }
 }
 
+# Chat on a Redis Cluster (docs/operations.md, "Chat on a Redis Cluster"): a node of the cluster, e.g.
+# redis://10.0.0.5:7000. Each room's sequence, recent list, admission keys, lanes and channel then live on
+# the shard of its hash tag; everything else stays on REDIS_URL. Unset: chat uses REDIS_URL.
+CHAT_REDIS_CLUSTER_URL = env.str("CHAT_REDIS_CLUSTER_URL", default="")
+# On a cluster, an accepted message is acknowledged once a replica of its shard has it (or after this
+# long): a failover then loses no acknowledged message. 0 for a cluster without replicas.
+CHAT_REDIS_REPLICA_WAIT_MS = env.int("CHAT_REDIS_REPLICA_WAIT_MS", default=200)
+
 # redis.asyncio pool per web process (streamlite.redis); callers wait for a free connection instead of failing.
 REDIS_ASYNC_MAX_CONNECTIONS = env.int("REDIS_ASYNC_MAX_CONNECTIONS", default=50)
 # How often each process beats the viewers it holds (streamlite.presence); three missed beats and they go.
