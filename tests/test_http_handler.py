@@ -5,11 +5,14 @@ all its work (security headers, CSRF, sessions, log-in, request id)."""
 import re
 import threading
 from http.cookies import SimpleCookie
+from pathlib import Path
 
 import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import ApplicationCommunicator
+from django.core import signals
 from django.http import HttpResponse
+from django.templatetags.static import static
 from django.urls import path
 from django.utils.deprecation import MiddlewareMixin
 
@@ -109,6 +112,35 @@ def test_a_post_without_the_csrf_token_is_refused():
         headers=[(b"content-type", b"application/x-www-form-urlencoded")],
     )
     assert status == 403
+
+
+@pytest.fixture
+def request_signals():
+    """request_started and request_finished as they are sent (Django's own receivers return the
+    request's database connection to the pool on request_finished)."""
+    sent: list[str] = []
+
+    def started(**kwargs):
+        sent.append("started")
+
+    def finished(**kwargs):
+        sent.append("finished")
+
+    signals.request_started.connect(started)
+    signals.request_finished.connect(finished)
+    yield sent
+    signals.request_started.disconnect(started)
+    signals.request_finished.disconnect(finished)
+
+
+def test_a_page_and_a_streamed_static_file_each_start_and_finish_once(request_signals):
+    status, _, body = asgi_request(application, "GET", "/")
+    assert status == 200 and b"<html" in body
+    status, headers, body = asgi_request(application, "GET", static("js/chat.js"))
+    assert status == 200
+    assert body == (Path(__file__).resolve().parent.parent / "static/js/chat.js").read_bytes()
+    assert "immutable" in headers["cache-control"][0]
+    assert request_signals == ["started", "finished"] * 2
 
 
 THREADS_SEEN: list[tuple[str, int]] = []
