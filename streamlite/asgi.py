@@ -1,9 +1,14 @@
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "streamlite.settings")
-django_asgi_app = get_asgi_application()
+# What django.core.asgi.get_asgi_application does, with the site's own HTTP handler.
+django.setup(set_prefix=False)
+
+from streamlite.http_handler import SiteHandler  # noqa: E402  (needs settings)
+
+django_asgi_app = SiteHandler()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs the app registry)
 

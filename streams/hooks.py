@@ -12,7 +12,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import ThreadSensitiveContext
 from django.conf import settings
-from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.exception import convert_exception_to_response
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
 from django.http.response import HttpResponseRedirectBase
@@ -21,6 +20,7 @@ from django.utils.module_loading import import_string
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from streamlite.http_handler import SiteHandler
 from streams import selectors, services
 
 logger = logging.getLogger(__name__)
@@ -144,18 +144,19 @@ def rtmp_record_done(request: HttpRequest, client_id: str) -> HttpResponse:
 HOOK_THREADS = 8
 
 
-class HookHandler(ASGIHandler):
-    """Django for the hook URLs alone, with only settings.RTMP_HOOK_MIDDLEWARE (async middleware).
+class HookHandler(SiteHandler):
+    """Django for the hook URLs alone, with only settings.RTMP_HOOK_MIDDLEWARE, in one thread hop per
+    request as the site's handler.
 
     An ingest restarting sends every publisher's on_publish at once, and nginx holds each encoder until
-    its answer: the site's middleware stack (sessions, auth, CSRF, messages, languages) would add
-    thread hops and CPU to each of them for nothing a hook reads."""
+    its answer: the site's middleware stack (sessions, auth, CSRF, messages, languages) would add CPU to
+    each of them for nothing a hook reads."""
 
     def __init__(self):
         super().__init__()
-        # Django gives each request a new thread of its own (a ThreadSensitiveContext); the hooks take
-        # one from a few kept for them instead: a burst neither pays a thread start per request nor
-        # has fifty threads fight for the interpreter lock. Each request still runs on one thread.
+        # Unlike the site's handler, a burst waits for one of a few threads kept for the hooks rather than
+        # starting more: fifty threads would fight for the interpreter lock and the database pool.
+        # Each request still runs on one thread.
         self._threads: asyncio.Queue[ThreadPoolExecutor] = asyncio.Queue()
         for _ in range(HOOK_THREADS):
             self._threads.put_nowait(ThreadPoolExecutor(max_workers=1, thread_name_prefix="rtmp-hook"))
@@ -164,7 +165,7 @@ class HookHandler(ASGIHandler):
         self._view_middleware = []
         self._template_response_middleware = []
         self._exception_middleware = []
-        handler = convert_exception_to_response(self._get_response_async)
+        handler = convert_exception_to_response(self._get_response)
         for path in reversed(settings.RTMP_HOOK_MIDDLEWARE):
             handler = convert_exception_to_response(import_string(path)(handler))
         self._middleware_chain = handler

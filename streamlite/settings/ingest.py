@@ -28,9 +28,8 @@ HLS_WINDOW_S = env.int("HLS_WINDOW_S", default=60)
 PREVIEW_INTERVAL_S = env.int("PREVIEW_INTERVAL_S", default=30)
 
 # The RTMP hooks run in their own handler (streams.hooks.HookHandler) with, of the stack above, only the
-# request id, timing and access line (async, no thread hop): nginx's callbacks use no session, user, CSRF
-# token, message or language, and each sync middleware costs every request thread hops under ASGI
-# (docs/benchmarks.md, reconnect storm).
+# request id, timing and access line: nginx's callbacks use no session, user, CSRF token, message or
+# language, and a storm of them should spend its CPU on going live (docs/benchmarks.md, reconnect storm).
 RTMP_HOOK_MIDDLEWARE = [
     path for path in MIDDLEWARE if path == "streamlite.middleware.ObservabilityMiddleware"
 ]
