@@ -18,6 +18,7 @@ from chat import events as chat_events
 from streamlite import metrics
 from streamlite.gc_tuning import gc_tune
 from streamlite.redis import (
+    chat_cluster,
     chat_publish,
     chat_pubsub,
     chat_redis_async,
@@ -89,9 +90,8 @@ def publish_call(
     for event in events:
         args += [event["type"], "1" if event["type"] in RESUMABLE else "", _open_json(event)]
     room_keys = [keys.chat_seq(room_id), keys.chat_recent(room_id), keys.chat_frames(room_id)]
-    pipe.eval(
-        PUBLISH_SCRIPT, len(room_keys) + bool(ack_key), *room_keys, *([ack_key] if ack_key else []), *args
-    )
+    script = SHARDED_PUBLISH_SCRIPT if chat_cluster() else PUBLISH_SCRIPT
+    pipe.eval(script, len(room_keys) + bool(ack_key), *room_keys, *([ack_key] if ack_key else []), *args)
 
 
 def published_events(data: str) -> list[dict]:

@@ -35,6 +35,9 @@ export SITE_URL=${SITE_URL:-http://$WEB_HOST:$WEB_PORT}
 # core (docs/benchmarks.md, reconnect storm). Nothing in the web process is per-process state that
 # matters: the chat hub syncs over Redis, caches and rate limits live in Redis.
 WEB_WORKERS=${WEB_WORKERS:-2}
+# Every chat viewer holds a socket: a shell's default of 1,024 open files would cap a room well below the
+# thousands a web process serves (docs/benchmarks.md, chat fan-out).
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 export RTMP_HOOK_BASE_URL=${RTMP_HOOK_BASE_URL:-http://$WEB_HOST:$WEB_PORT}
 PY=.venv/bin/python
 mkdir -p "$VAR_DIR/log"
