@@ -22,6 +22,7 @@ class PlayoutError(models.TextChoices):
     REFUSED = "refused", _("The ingest refused the broadcast: was the room already live?")
     LOST = "lost", _("The worker running the broadcast stopped.")
     BROKE = "broke", _("The broadcast stopped with an error.")
+    LOOP = "loop", _("The video could not be played from its start again to loop it.")
 
 
 class Destination(TimeStampedModel):

@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import subprocess
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ from relay.models import Destination, Playout, PlayoutError, RelayError
 from relay.sources import playout_source
 from rooms.selectors import stream_key_active
 from streamlite.outbound import STREAM_SCHEMES, OutboundRefused, OutboundTarget, outbound_target
-from vod.media import MediaError, Probe, probe
+from vod.media import MediaError, Probe
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +97,9 @@ def playout_command(*, source: str, media: Probe, loop: bool) -> list[str]:
     return [
         "ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "warning",
         "-progress", "pipe:1", "-stats_period", "2",
-        "-re", *(["-stream_loop", "-1"] if loop else []), "-i", source,
+        "-re", *(["-stream_loop", "-1"] if loop else []),
+        # A VOD's playlist in object storage is a local copy naming its segments by https URL.
+        "-protocol_whitelist", "file,http,https,tcp,tls,crypto", "-i", source,
         "-map", "0:v:0", "-map", "0:a:0?", *codecs, "-f", "flv", "-flvflags", "no_duration_filesize",
         "-fpre", OPTIONS_PATH, f"rtmp://{settings.RELAY_SOURCE_HOST}:{settings.RTMP_PORT}/{INGEST_APP}",
     ]  # fmt: skip
@@ -112,6 +115,9 @@ class Relay:
 
     process: subprocess.Popen
     signature: tuple
+    looped: bool = False
+    # Files the process reads while it runs (a playout's playlist copy), removed with it.
+    workdir: tempfile.TemporaryDirectory | None = None
     sending: bool = False
     ever_sent: bool = False
     bitrate_kbps: int | None = None
@@ -119,7 +125,7 @@ class Relay:
     readers: list[threading.Thread] = field(default_factory=list)
 
     @classmethod
-    def launch(cls, *, command: list[str], options: str, signature: tuple = ()) -> "Relay":
+    def launch(cls, *, command: list[str], options: str, signature: tuple = (), **fields) -> "Relay":
         """Start ffmpeg with ``options`` readable at the path that replaces OPTIONS_PATH in ``command``."""
         read_end, write_end = os.pipe()
         try:
@@ -136,7 +142,7 @@ class Relay:
             )
         finally:
             os.close(read_end)
-        relay = cls(process=process, signature=signature)
+        relay = cls(process=process, signature=signature, **fields)
         relay.readers = [
             threading.Thread(target=reader, daemon=True)
             for reader in (relay._read_progress, relay._read_errors)
@@ -189,15 +195,14 @@ class Relay:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-
-
-# A source read over HTTP (a VOD in object storage) is not probed: it is H.264/AAC, as VODs are made.
-REMOTE_MEDIA = Probe(duration_s=0, video_codec="h264", audio_codec="aac")
+        if self.workdir is not None:
+            self.workdir.cleanup()
 
 
 def _playout_failure(relay: Relay) -> PlayoutError | None:
     if relay.process.returncode == 0:
-        return None  # the end of the video
+        # The end of the video; a loop ends only when ffmpeg cannot go back to the video's start.
+        return PlayoutError.LOOP if relay.looped else None
     for reader in relay.readers:
         reader.join(timeout=1)
     if relay.ever_sent:
@@ -243,8 +248,10 @@ class RelaySupervisor:
         states = dict(Playout.objects.filter(pk__in=list(self.playouts)).values_list("pk", "state"))
         for pk, relay in list(self.playouts.items()):
             if relay.process.poll() is not None:
+                error = _playout_failure(relay)
+                relay.stop()
                 del self.playouts[pk]
-                services.playout_finished(pk=pk, node=self.node, error=_playout_failure(relay))
+                services.playout_finished(pk=pk, node=self.node, error=error)
             elif states.get(pk) not in (Playout.State.STARTING, Playout.State.LIVE):
                 relay.stop()  # cancelled
                 del self.playouts[pk]
@@ -260,18 +267,22 @@ class RelaySupervisor:
         if playout is None:
             return
         key = stream_key_active(room=playout.room)
+        workdir = tempfile.TemporaryDirectory(prefix=f"playout-{pk}-")
         try:
-            source = playout_source(playout)
-            media = probe(Path(source)) if source.startswith("/") else None
+            source = playout_source(playout, folder=Path(workdir.name))
         except (MediaError, OSError, ValueError):
+            workdir.cleanup()
             services.playout_finished(pk=pk, node=self.node, error=PlayoutError.SOURCE)
             return
         if key is None:
+            workdir.cleanup()
             services.playout_finished(pk=pk, node=self.node, error=PlayoutError.REFUSED)
             return
         relay = Relay.launch(
-            command=playout_command(source=str(source), media=media or REMOTE_MEDIA, loop=playout.loop),
+            command=playout_command(source=source.input, media=source.media, loop=playout.loop),
             options=playout_options(stream_key=key.secret),
+            looped=playout.loop,
+            workdir=workdir,
         )
         self.playouts[pk] = relay
         services.playout_progress(pk=pk, node=self.node, pid=relay.process.pid, sending=False)

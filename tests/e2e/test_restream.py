@@ -127,6 +127,7 @@ def relay_worker_env(ingest, django_db_blocker) -> dict:
         "OUTBOUND_ALLOW_PRIVATE": "true",
         "RESTREAM_KEYS_SECRET": ",".join(settings.RESTREAM_KEYS_SECRET),
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "RECORDINGS_ROOT": str(ingest.recordings_root),
         "RELAY_TICK_S": "0.5",
         "RELAY_ORPHAN_S": "5",
         "RELAY_RETRY_BASE_S": "1",
