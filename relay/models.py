@@ -13,6 +13,7 @@ class RelayError(models.TextChoices):
     DROPPED = "dropped", _("The connection to the platform dropped.")
     ADDRESS = "address", _("This address is not allowed.")
     KEY = "key", _("The stream key could not be read: enter it again.")
+    TLS = "tls", _("The platform's certificate could not be verified.")
 
 
 class PlayoutError(models.TextChoices):

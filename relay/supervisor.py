@@ -40,6 +40,8 @@ STOP_WAIT_S = 5
 INGEST_APP = "live"
 # ffmpeg's own stall limit on both sides, in microseconds: a silent source or platform ends the relay.
 IO_TIMEOUT_US = 15_000_000
+# GnuTLS through ffmpeg: an unknown issuer, an expired certificate, another host's certificate.
+TLS_SIGNS = ("certificate", "Certificate")
 UNREACHABLE_SIGNS = (
     "Connection refused",
     "Connection timed out",
@@ -86,6 +88,12 @@ def relay_options(*, destination: Destination, target: OutboundTarget, key: str)
     if target.scheme == "rtmp":
         port = "" if target.port == STREAM_SCHEMES["rtmp"] else f":{target.port}"
         lines.append(f"rtmp_tcurl=rtmp://{_host_in_url(target.host)}{port}/{app}")
+    else:
+        # ffmpeg's TLS does not verify the platform's certificate unless told to: the key would go to
+        # whoever answers. Without a CA file GnuTLS trusts the system's store.
+        lines.append("tls_verify=1")
+        if settings.RELAY_TLS_CA_FILE:
+            lines.append(f"ca_file={settings.RELAY_TLS_CA_FILE}")
     return "".join(f"{line}\n" for line in lines)
 
 
@@ -183,6 +191,8 @@ class Relay:
         if self.ever_sent:
             return RelayError.DROPPED
         text = "".join(self.errors)
+        if any(sign in text for sign in TLS_SIGNS):
+            return RelayError.TLS
         if any(sign in text for sign in UNREACHABLE_SIGNS):
             return RelayError.UNREACHABLE
         return RelayError.REFUSED
