@@ -24,10 +24,10 @@ from relay.models import Playout
 from rooms.models import Room
 from rooms.selectors import stream_key_active
 from streams.models import Stream
-from tests.e2e import test_ingest
+from tests.e2e import test_ingest, test_restream
 from tests.e2e.conftest import running_celery_worker
 from tests.e2e.test_ingest import wait_for, wait_idle, wait_live
-from tests.e2e.test_restream import command_lines, process_alive, relay_worker_env
+from tests.e2e.test_restream import GOOD_KEY, command_lines, process_alive, relay_worker_env
 from tests.e2e.test_two_nodes import bearer
 from tests.factories import FollowFactory, RoomFactory, UserFactory
 from vod.models import Vod
@@ -36,6 +36,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 ingest = test_ingest.ingest
 publishers = test_ingest.publishers
+platform = test_restream.platform
 
 
 @pytest.fixture
@@ -56,7 +57,9 @@ def video_file(folder: Path, seconds: int) -> SimpleUploadedFile:
 
 
 def streamer_with_hours(room: Room) -> None:
-    plan = Plan.objects.create(name=f"test-{uuid.uuid4().hex[:6]}", playout_hours_per_month=10)
+    plan = Plan.objects.create(
+        name=f"test-{uuid.uuid4().hex[:6]}", playout_hours_per_month=10, destinations_per_room=2
+    )
     user_plan_set(user=room.owner, plan=plan)
 
 
@@ -171,11 +174,13 @@ def test_a_vod_goes_live_like_obs_loops_until_cancelled_and_once_ends_with_its_v
     assert live_notifications(follower) == 1
 
 
-def test_a_scheduled_video_goes_live_at_its_time_notifies_followers_once_and_ends(
-    ingest, worker_env, tmp_path
+def test_a_scheduled_video_goes_live_at_its_time_notifies_followers_once_feeds_destinations_and_ends(
+    ingest, platform, worker_env, tmp_path, settings
 ):
+    settings.OUTBOUND_ALLOW_PRIVATE = True
     room = RoomFactory()
     streamer_with_hours(room)
+    services.destination_create(user=room.owner, room=room, name="Platform", url=platform.url, key=GOOD_KEY)
     follower = FollowFactory(followed=room.owner).follower
     starts_at = timezone.now() + timedelta(seconds=3)
     playout = services.playout_create(
@@ -193,6 +198,7 @@ def test_a_scheduled_video_goes_live_at_its_time_notifies_followers_once_and_end
         assert timezone.now() >= starts_at
         wait_for(lambda: playout_state(playout) == Playout.State.LIVE, what="the playout to be live")
         wait_for(lambda: live_notifications(follower) == 1, what="the follower's notification")
+        assert GOOD_KEY in wait_for(platform.publishing, what="the restream destination to be fed")
         # The room's stream key never shows in a process listing.
         assert room.stream_keys.first().secret not in command_lines()
         wait_idle(room, timeout=30)

@@ -213,6 +213,8 @@ def test_going_live_feeds_the_platform_and_disabling_stops_it(
     room = RoomFactory()
     good = make_destination(room, platform)
     refused = make_destination(room, platform, key="not_the_right_key_42", name="Refusing")
+    # A port nobody listens on: the connection itself fails.
+    closed = make_destination(room, platform, name="Closed", url=f"rtmp://127.0.0.1:{free_port()}/platform")
     log = tmp_path / "worker.log"
     with running_celery_worker(name=f"relay-{uuid.uuid4().hex[:6]}", env=worker_env, log=log):
         publishers(ingest.publish_url(stream_key_active(room=room).secret))
@@ -224,6 +226,7 @@ def test_going_live_feeds_the_platform_and_disabling_stops_it(
 
         failed = wait_state(refused, Destination.State.ERROR)
         assert failed.error == RelayError.REFUSED
+        assert wait_state(closed, Destination.State.ERROR).error == RelayError.UNREACHABLE
         # Keys stay out of every process listing and out of the worker's log.
         listing = command_lines()
         assert process_alive(live.pid) and "ffmpeg" in Path(f"/proc/{live.pid}/cmdline").read_text()
