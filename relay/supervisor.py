@@ -248,10 +248,10 @@ class RelaySupervisor:
                 services.destination_progress(
                     pk=pk, node=self.node, sending=relay.sending, bitrate_kbps=relay.bitrate_kbps
                 )
-        for destination in selectors.destinations_to_start(node=self.node):
+        for destination in selectors.destinations_to_start(node=self.node, wanted=list(wanted.values())):
             if destination.pk not in self.relays:
                 self._start(destination.pk)
-        services.destinations_orphans_clean()
+        services.destinations_orphans_clean(wanted=list(wanted))
         self._playouts_tick()
 
     def _playouts_tick(self) -> None:
