@@ -24,6 +24,7 @@ class PlayoutError(models.TextChoices):
     LOST = "lost", _("The worker running the broadcast stopped.")
     BROKE = "broke", _("The broadcast stopped with an error.")
     LOOP = "loop", _("The video could not be played from its start again to loop it.")
+    HOURS = "hours", _("Your plan's playout hours for this month are used up.")
 
 
 class Destination(TimeStampedModel):

@@ -58,6 +58,23 @@ def playouts_due() -> QuerySet[Playout]:
     return Playout.objects.filter(state=Playout.State.SCHEDULED, starts_at__lte=timezone.now())
 
 
+def playouts_beyond_hours(*, pks: list[int]) -> set[int]:
+    """Of these running playouts, those whose owner used up the plan's playout hours of the month (a
+    looped playout runs until cancelled, so the limit also ends it)."""
+    running = Playout.objects.filter(
+        pk__in=pks, state__in=[Playout.State.STARTING, Playout.State.LIVE]
+    ).select_related("room__owner__plan")
+    beyond, used_up = set(), {}
+    for playout in running:
+        owner = playout.room.owner
+        if owner.pk not in used_up:
+            allowed_s = user_plan(user=owner).playout_hours_per_month * 3600
+            used_up[owner.pk] = playout_seconds_this_month(user=owner) >= allowed_s
+        if used_up[owner.pk]:
+            beyond.add(playout.pk)
+    return beyond
+
+
 def playouts_of_room(*, room: Room) -> QuerySet[Playout]:
     return Playout.objects.filter(room=room).select_related("vod")
 

@@ -256,6 +256,7 @@ class RelaySupervisor:
 
     def _playouts_tick(self) -> None:
         states = dict(Playout.objects.filter(pk__in=list(self.playouts)).values_list("pk", "state"))
+        beyond_hours = selectors.playouts_beyond_hours(pks=list(self.playouts))
         for pk, relay in list(self.playouts.items()):
             if relay.process.poll() is not None:
                 error = _playout_failure(relay)
@@ -266,6 +267,10 @@ class RelaySupervisor:
                 relay.stop()  # cancelled
                 del self.playouts[pk]
                 services.playout_finished(pk=pk, node=self.node)
+            elif pk in beyond_hours:
+                relay.stop()
+                del self.playouts[pk]
+                services.playout_finished(pk=pk, node=self.node, error=PlayoutError.HOURS)
             else:
                 services.playout_progress(pk=pk, node=self.node, pid=relay.process.pid, sending=relay.sending)
         for pk in selectors.playouts_due().values_list("pk", flat=True):

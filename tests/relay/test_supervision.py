@@ -122,3 +122,22 @@ def test_after_the_plan_expires_only_the_default_plans_destinations_relay():
     # A relay of the third one still running is no longer wanted: its supervisor stops it.
     services.destination_claim(pk=third.pk, node=NODE)
     assert third.pk not in wanted_pks()
+
+
+def test_a_running_playout_ends_once_the_plans_hours_of_the_month_are_used(settings):
+    room = live_room(playout_hours_per_month=2)
+    playout = Playout.objects.create(
+        room=room, vod=VodFactory(room=room), title="Looped", starts_at=timezone.now(), loop=True
+    )
+    assert services.playout_claim(pk=playout.pk, node=NODE) is not None
+    services.playout_progress(pk=playout.pk, node=NODE, pid=1, sending=True)
+    month_start = timezone.now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    on_air_since = max(month_start, timezone.now() - timedelta(minutes=90))
+    Playout.objects.filter(pk=playout.pk).update(started_at=on_air_since)
+    assert selectors.playouts_beyond_hours(pks=[playout.pk]) == set()
+    if on_air_since == month_start:
+        pytest.skip("the month began less than 90 minutes ago")
+    Plan.objects.filter(pk=room.owner.plan_id).update(playout_hours_per_month=1)
+    assert selectors.playouts_beyond_hours(pks=[playout.pk]) == {playout.pk}
+    services.playout_finished(pk=playout.pk, node=NODE, error=PlayoutError.HOURS)
+    assert Playout.objects.get(pk=playout.pk).error == "hours"
