@@ -97,6 +97,11 @@ def relay_options(*, destination: Destination, target: OutboundTarget, key: str)
     return "".join(f"{line}\n" for line in lines)
 
 
+# What a playout's input may open: a VOD's playlist in object storage is a local copy naming its segments
+# by http(s) URL.
+PLAYOUT_PROTOCOLS = "file,http,https,tcp,tls,crypto"
+
+
 def playout_command(*, source: str, media: Probe, loop: bool) -> list[str]:
     """ffmpeg sending the video at its own pace into the ingest's publishing application, as OBS does."""
     codecs = ["-c", "copy"] if media.remux_only else [
@@ -106,8 +111,7 @@ def playout_command(*, source: str, media: Probe, loop: bool) -> list[str]:
         "ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "warning",
         "-progress", "pipe:1", "-stats_period", "2",
         "-re", *(["-stream_loop", "-1"] if loop else []),
-        # A VOD's playlist in object storage is a local copy naming its segments by https URL.
-        "-protocol_whitelist", "file,http,https,tcp,tls,crypto", "-i", source,
+        "-protocol_whitelist", PLAYOUT_PROTOCOLS, "-i", source,
         "-map", "0:v:0", "-map", "0:a:0?", *codecs, "-f", "flv", "-flvflags", "no_duration_filesize",
         "-fpre", OPTIONS_PATH, f"rtmp://{settings.RELAY_SOURCE_HOST}:{settings.RTMP_PORT}/{INGEST_APP}",
     ]  # fmt: skip
