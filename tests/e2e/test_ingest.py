@@ -64,8 +64,6 @@ class Ingest:
     def __init__(self, folder: Path, rtmp_port: int, http_port: int):
         self.folder, self.rtmp_port, self.http_port = folder, rtmp_port, http_port
         self.hls_root, self.recordings_root = folder / "hls", folder / "recordings"
-        # Where the web server stores what its hooks make (VODs of the streams ended here).
-        self.media_root = folder / "media"
         self.conf = folder / "nginx" / "nginx.conf"
         self.process: subprocess.Popen | None = None
         self.web_url = ""
@@ -118,7 +116,6 @@ def ingest(django_db_setup, django_db_blocker):
             database_url = shared_database_url()
         env = {**os.environ, **{name: str(value) for name, value in overrides.items()}}
         env["DATABASE_URL"] = database_url
-        env["MEDIA_ROOT"] = str(ingest.media_root)
         # No worker runs here: the hooks' follow-ups (the room state pushed to the room's websockets) run
         # inside the web server, as a worker would run them.
         env["CELERY_TASK_ALWAYS_EAGER"] = "true"

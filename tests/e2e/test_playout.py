@@ -23,6 +23,7 @@ from relay import services
 from relay.models import Playout
 from rooms.models import Room
 from rooms.selectors import stream_key_active
+from streamlite.settings.storage import MEDIA_ROOT as SERVER_MEDIA_ROOT
 from streams.models import Stream
 from tests.e2e import test_ingest, test_restream
 from tests.e2e.conftest import running_celery_worker
@@ -124,13 +125,10 @@ async def danmaku_round(ingest, room: Room, user) -> list[dict]:
 def test_a_vod_goes_live_like_obs_loops_until_cancelled_and_once_ends_with_its_video(
     ingest, publishers, worker_env, tmp_path
 ):
-    worker_env["MEDIA_ROOT"] = str(ingest.media_root)  # where the VOD was stored
+    worker_env["MEDIA_ROOT"] = str(SERVER_MEDIA_ROOT)  # where the ingest's web server stores the VOD
     room = RoomFactory()
     streamer_with_hours(room)
     vod = vod_of_a_short_stream(ingest, publishers, room)
-    import shutil
-
-    shutil.copy(vod.stream.recording_path, "/tmp/loopt/nginx.flv")  # DEBUG
     # That stream is long over: a broadcast now is a new one to announce, not a reconnect.
     Stream.objects.filter(room=room).update(
         started_at=F("started_at") - timedelta(hours=1), ended_at=F("ended_at") - timedelta(hours=1)
