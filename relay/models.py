@@ -13,6 +13,7 @@ class RelayError(models.TextChoices):
     DROPPED = "dropped", _("The connection to the platform dropped.")
     ADDRESS = "address", _("This address is not allowed.")
     KEY = "key", _("The stream key could not be read: enter it again.")
+    TLS = "tls", _("The platform's certificate could not be verified.")
 
 
 class PlayoutError(models.TextChoices):
@@ -22,6 +23,8 @@ class PlayoutError(models.TextChoices):
     REFUSED = "refused", _("The ingest refused the broadcast: was the room already live?")
     LOST = "lost", _("The worker running the broadcast stopped.")
     BROKE = "broke", _("The broadcast stopped with an error.")
+    LOOP = "loop", _("The video could not be played from its start again to loop it.")
+    HOURS = "hours", _("Your plan's playout hours for this month are used up.")
 
 
 class Destination(TimeStampedModel):

@@ -1,3 +1,4 @@
+from collections import Counter
 from datetime import timedelta
 
 from django.conf import settings
@@ -5,6 +6,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.plans import user_plan
 from relay.models import Destination, Playout
 from rooms.models import Room
 
@@ -23,14 +25,30 @@ def orphan_before():
     return timezone.now() - timedelta(seconds=settings.RELAY_ORPHAN_S)
 
 
-def destinations_wanted() -> QuerySet[Destination]:
-    """The destinations that should be relaying now: enabled, of a live room."""
-    return Destination.objects.filter(enabled=True, room__status=Room.Status.LIVE).select_related("room")
+def destinations_wanted() -> list[Destination]:
+    """The destinations that should be relaying now: enabled, of a live room, and within the owner's plan
+    (the first ones added, when the plan that allowed more expired or was changed)."""
+    candidates = (
+        Destination.objects.filter(enabled=True, room__status=Room.Status.LIVE)
+        .select_related("room__owner__plan")
+        .order_by("room_id", "created_at", "pk")
+    )
+    limits: dict[int, int] = {}
+    relayed: Counter[int] = Counter()
+    wanted = []
+    for destination in candidates:
+        owner = destination.room.owner
+        if owner.pk not in limits:
+            limits[owner.pk] = user_plan(user=owner).destinations_per_room
+        if relayed[destination.room_id] < limits[owner.pk]:
+            relayed[destination.room_id] += 1
+            wanted.append(destination)
+    return wanted
 
 
-def destinations_to_start(*, node: str) -> QuerySet[Destination]:
-    """Wanted destinations no live worker relays and whose retry time has come."""
-    return destinations_wanted().filter(
+def destinations_to_start(*, node: str, wanted: list[Destination]) -> QuerySet[Destination]:
+    """Of the wanted destinations, those no live worker relays and whose retry time has come."""
+    return Destination.objects.filter(pk__in=[destination.pk for destination in wanted]).filter(
         Q(node="") | Q(node=node) | Q(heartbeat_at__lt=orphan_before()) | Q(heartbeat_at__isnull=True),
         Q(retry_at__isnull=True) | Q(retry_at__lte=timezone.now()),
     )
@@ -38,6 +56,23 @@ def destinations_to_start(*, node: str) -> QuerySet[Destination]:
 
 def playouts_due() -> QuerySet[Playout]:
     return Playout.objects.filter(state=Playout.State.SCHEDULED, starts_at__lte=timezone.now())
+
+
+def playouts_beyond_hours(*, pks: list[int]) -> set[int]:
+    """Of these running playouts, those whose owner used up the plan's playout hours of the month (a
+    looped playout runs until cancelled, so the limit also ends it)."""
+    running = Playout.objects.filter(
+        pk__in=pks, state__in=[Playout.State.STARTING, Playout.State.LIVE]
+    ).select_related("room__owner__plan")
+    beyond, used_up = set(), {}
+    for playout in running:
+        owner = playout.room.owner
+        if owner.pk not in used_up:
+            allowed_s = user_plan(user=owner).playout_hours_per_month * 3600
+            used_up[owner.pk] = playout_seconds_this_month(user=owner) >= allowed_s
+        if used_up[owner.pk]:
+            beyond.add(playout.pk)
+    return beyond
 
 
 def playouts_of_room(*, room: Room) -> QuerySet[Playout]:

@@ -213,11 +213,11 @@ def destination_stopped(*, pk: int, node: str, error: RelayError | None = None) 
         _activity(pk=pk, action=ActivityLog.Action.RESTREAM_STOP)
 
 
-def destinations_orphans_clean() -> int:
-    """Relays whose worker vanished (killed, node lost) and that nobody wants any more are marked stopped;
-    wanted ones are taken over by the next supervisor tick. Returns how many were cleaned."""
+def destinations_orphans_clean(*, wanted: list[int]) -> int:
+    """Relays whose worker vanished (killed, node lost) and that are not ``wanted`` (selectors.
+    destinations_wanted) any more are marked stopped; wanted ones are taken over by the next supervisor
+    tick. Returns how many were cleaned."""
     orphans = Destination.objects.exclude(node="").filter(heartbeat_at__lt=selectors.orphan_before())
-    wanted = selectors.destinations_wanted().values("pk")
     cleaned = orphans.exclude(pk__in=wanted).update(
         node="", pid=None, state=Destination.State.STOPPED, bitrate_kbps=None, live_since=None
     )

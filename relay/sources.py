@@ -1,29 +1,49 @@
-"""Where a playout's ffmpeg reads its video: a local path when the storage has one, else a URL."""
+"""What a playout's ffmpeg reads: the uploaded file, or the VOD's published HLS copy (seekable, so it
+loops; the ingest's FLV recording is not: ffmpeg cannot seek back to its start)."""
 
-import os
+from dataclasses import dataclass
+from pathlib import Path
 
 from django.core.files.storage import default_storage
 
 from relay.models import Playout
+from vod.media import Probe, probe
+from vod.selectors import stored_playlist
+
+# VODs are published as H.264/AAC (vod.media transcodes anything else): sent on as they are.
+VOD_MEDIA = Probe(duration_s=0, video_codec="h264", audio_codec="aac")
+PLAYLIST_NAME = "playlist.m3u8"
 
 
-def _stored(name: str) -> str:
+@dataclass(frozen=True)
+class PlayoutSource:
+    input: str
+    media: Probe
+
+
+def _local_path(name: str) -> str | None:
     try:
         return default_storage.path(name)
-    except NotImplementedError:  # object storage: ffmpeg reads it over HTTP(S)
-        return default_storage.url(name)
+    except NotImplementedError:
+        return None
 
 
-def playout_source(playout: Playout) -> str:
+def playout_source(playout: Playout, *, folder: Path) -> PlayoutSource:
+    """The playout's input; files it needs for the time it runs are written into ``folder``.
+
+    Raises vod.media.MediaError or ValueError when there is no readable video."""
     if playout.upload:
-        return _stored(playout.upload.name)
+        name = playout.upload.name
+        source = _local_path(name) or default_storage.url(name)
+        return PlayoutSource(input=source, media=probe(source))
     vod = playout.vod
-    if vod is None:
+    if vod is None or not vod.playlist_path:
         raise ValueError("the playout's video was deleted")
-    # The stream's own recording, when the ingest's file is still there: FLV, sent on without a remux.
-    stream = vod.stream
-    if stream is not None and stream.recording_path and os.path.exists(stream.recording_path):
-        return stream.recording_path
-    if not vod.playlist_path:
-        raise ValueError("the video has no playlist")
-    return _stored(vod.playlist_path)
+    local = _local_path(vod.playlist_path)
+    if local is not None:
+        return PlayoutSource(input=local, media=VOD_MEDIA)
+    # Object storage: the stored playlist names its segments relatively, which signed URLs do not allow;
+    # ffmpeg reads a copy whose lines are the segments' own URLs.
+    playlist = folder / PLAYLIST_NAME
+    playlist.write_text(stored_playlist(vod.playlist_path))
+    return PlayoutSource(input=str(playlist), media=VOD_MEDIA)

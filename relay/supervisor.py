@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import subprocess
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ from relay.models import Destination, Playout, PlayoutError, RelayError
 from relay.sources import playout_source
 from rooms.selectors import stream_key_active
 from streamlite.outbound import STREAM_SCHEMES, OutboundRefused, OutboundTarget, outbound_target
-from vod.media import MediaError, Probe, probe
+from vod.media import MediaError, Probe
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,8 @@ STOP_WAIT_S = 5
 INGEST_APP = "live"
 # ffmpeg's own stall limit on both sides, in microseconds: a silent source or platform ends the relay.
 IO_TIMEOUT_US = 15_000_000
+# GnuTLS through ffmpeg: an unknown issuer, an expired certificate, another host's certificate.
+TLS_SIGNS = ("certificate", "Certificate")
 UNREACHABLE_SIGNS = (
     "Connection refused",
     "Connection timed out",
@@ -85,7 +88,18 @@ def relay_options(*, destination: Destination, target: OutboundTarget, key: str)
     if target.scheme == "rtmp":
         port = "" if target.port == STREAM_SCHEMES["rtmp"] else f":{target.port}"
         lines.append(f"rtmp_tcurl=rtmp://{_host_in_url(target.host)}{port}/{app}")
+    else:
+        # ffmpeg's TLS does not verify the platform's certificate unless told to: the key would go to
+        # whoever answers. Without a CA file GnuTLS trusts the system's store.
+        lines.append("tls_verify=1")
+        if settings.RELAY_TLS_CA_FILE:
+            lines.append(f"ca_file={settings.RELAY_TLS_CA_FILE}")
     return "".join(f"{line}\n" for line in lines)
+
+
+# What a playout's input may open: a VOD's playlist in object storage is a local copy naming its segments
+# by http(s) URL.
+PLAYOUT_PROTOCOLS = "file,http,https,tcp,tls,crypto"
 
 
 def playout_command(*, source: str, media: Probe, loop: bool) -> list[str]:
@@ -96,7 +110,8 @@ def playout_command(*, source: str, media: Probe, loop: bool) -> list[str]:
     return [
         "ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "warning",
         "-progress", "pipe:1", "-stats_period", "2",
-        "-re", *(["-stream_loop", "-1"] if loop else []), "-i", source,
+        "-re", *(["-stream_loop", "-1"] if loop else []),
+        "-protocol_whitelist", PLAYOUT_PROTOCOLS, "-i", source,
         "-map", "0:v:0", "-map", "0:a:0?", *codecs, "-f", "flv", "-flvflags", "no_duration_filesize",
         "-fpre", OPTIONS_PATH, f"rtmp://{settings.RELAY_SOURCE_HOST}:{settings.RTMP_PORT}/{INGEST_APP}",
     ]  # fmt: skip
@@ -112,6 +127,9 @@ class Relay:
 
     process: subprocess.Popen
     signature: tuple
+    looped: bool = False
+    # Files the process reads while it runs (a playout's playlist copy), removed with it.
+    workdir: tempfile.TemporaryDirectory | None = None
     sending: bool = False
     ever_sent: bool = False
     bitrate_kbps: int | None = None
@@ -119,7 +137,7 @@ class Relay:
     readers: list[threading.Thread] = field(default_factory=list)
 
     @classmethod
-    def launch(cls, *, command: list[str], options: str, signature: tuple = ()) -> "Relay":
+    def launch(cls, *, command: list[str], options: str, signature: tuple = (), **fields) -> "Relay":
         """Start ffmpeg with ``options`` readable at the path that replaces OPTIONS_PATH in ``command``."""
         read_end, write_end = os.pipe()
         try:
@@ -136,7 +154,7 @@ class Relay:
             )
         finally:
             os.close(read_end)
-        relay = cls(process=process, signature=signature)
+        relay = cls(process=process, signature=signature, **fields)
         relay.readers = [
             threading.Thread(target=reader, daemon=True)
             for reader in (relay._read_progress, relay._read_errors)
@@ -177,6 +195,8 @@ class Relay:
         if self.ever_sent:
             return RelayError.DROPPED
         text = "".join(self.errors)
+        if any(sign in text for sign in TLS_SIGNS):
+            return RelayError.TLS
         if any(sign in text for sign in UNREACHABLE_SIGNS):
             return RelayError.UNREACHABLE
         return RelayError.REFUSED
@@ -189,15 +209,14 @@ class Relay:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-
-
-# A source read over HTTP (a VOD in object storage) is not probed: it is H.264/AAC, as VODs are made.
-REMOTE_MEDIA = Probe(duration_s=0, video_codec="h264", audio_codec="aac")
+        if self.workdir is not None:
+            self.workdir.cleanup()
 
 
 def _playout_failure(relay: Relay) -> PlayoutError | None:
     if relay.process.returncode == 0:
-        return None  # the end of the video
+        # The end of the video; a loop ends only when ffmpeg cannot go back to the video's start.
+        return PlayoutError.LOOP if relay.looped else None
     for reader in relay.readers:
         reader.join(timeout=1)
     if relay.ever_sent:
@@ -233,22 +252,29 @@ class RelaySupervisor:
                 services.destination_progress(
                     pk=pk, node=self.node, sending=relay.sending, bitrate_kbps=relay.bitrate_kbps
                 )
-        for destination in selectors.destinations_to_start(node=self.node):
+        for destination in selectors.destinations_to_start(node=self.node, wanted=list(wanted.values())):
             if destination.pk not in self.relays:
                 self._start(destination.pk)
-        services.destinations_orphans_clean()
+        services.destinations_orphans_clean(wanted=list(wanted))
         self._playouts_tick()
 
     def _playouts_tick(self) -> None:
         states = dict(Playout.objects.filter(pk__in=list(self.playouts)).values_list("pk", "state"))
+        beyond_hours = selectors.playouts_beyond_hours(pks=list(self.playouts))
         for pk, relay in list(self.playouts.items()):
             if relay.process.poll() is not None:
+                error = _playout_failure(relay)
+                relay.stop()
                 del self.playouts[pk]
-                services.playout_finished(pk=pk, node=self.node, error=_playout_failure(relay))
+                services.playout_finished(pk=pk, node=self.node, error=error)
             elif states.get(pk) not in (Playout.State.STARTING, Playout.State.LIVE):
                 relay.stop()  # cancelled
                 del self.playouts[pk]
                 services.playout_finished(pk=pk, node=self.node)
+            elif pk in beyond_hours:
+                relay.stop()
+                del self.playouts[pk]
+                services.playout_finished(pk=pk, node=self.node, error=PlayoutError.HOURS)
             else:
                 services.playout_progress(pk=pk, node=self.node, pid=relay.process.pid, sending=relay.sending)
         for pk in selectors.playouts_due().values_list("pk", flat=True):
@@ -260,18 +286,22 @@ class RelaySupervisor:
         if playout is None:
             return
         key = stream_key_active(room=playout.room)
+        workdir = tempfile.TemporaryDirectory(prefix=f"playout-{pk}-")
         try:
-            source = playout_source(playout)
-            media = probe(Path(source)) if source.startswith("/") else None
+            source = playout_source(playout, folder=Path(workdir.name))
         except (MediaError, OSError, ValueError):
+            workdir.cleanup()
             services.playout_finished(pk=pk, node=self.node, error=PlayoutError.SOURCE)
             return
         if key is None:
+            workdir.cleanup()
             services.playout_finished(pk=pk, node=self.node, error=PlayoutError.REFUSED)
             return
         relay = Relay.launch(
-            command=playout_command(source=str(source), media=media or REMOTE_MEDIA, loop=playout.loop),
+            command=playout_command(source=source.input, media=source.media, loop=playout.loop),
             options=playout_options(stream_key=key.secret),
+            looped=playout.loop,
+            workdir=workdir,
         )
         self.playouts[pk] = relay
         services.playout_progress(pk=pk, node=self.node, pid=relay.process.pid, sending=False)

@@ -53,9 +53,11 @@ def _niced(command: list[str]) -> list[str]:
     return ["nice", "-n", str(settings.VOD_NICENESS), *command]
 
 
-def probe(path: Path) -> Probe:
+def probe(path: Path | str) -> Probe:
+    """Read a file's (or a storage URL's) duration and codecs."""
     try:
-        # Fixed programs and arguments; the only variable is a path checked against RECORDINGS_ROOT.
+        # Fixed programs and arguments; the only variable is a recording path checked against
+        # RECORDINGS_ROOT, or a stored file's path or URL.
         result = subprocess.run(  # noqa: S603
             ["ffprobe", "-v", "error",  # noqa: S607
              "-show_entries", "format=duration:stream=codec_type,codec_name", "-of", "json", str(path)],

@@ -21,6 +21,8 @@ RELAY_ORPHAN_S = env.int("RELAY_ORPHAN_S", default=20)
 # Retries after a failure wait RELAY_RETRY_BASE_S, then twice as long each time, up to RELAY_RETRY_MAX_S.
 RELAY_RETRY_BASE_S = env.int("RELAY_RETRY_BASE_S", default=2)
 RELAY_RETRY_MAX_S = env.int("RELAY_RETRY_MAX_S", default=60)
+# rtmps destinations' certificates are verified against this PEM file of CAs; unset: the system's store.
+RELAY_TLS_CA_FILE = env.str("RELAY_TLS_CA_FILE", default="")
 # Where a relay reads the room's stream: the ingest's loopback-only HLS application (DESIGN §2.1).
 RELAY_SOURCE_HOST = env.str("RELAY_SOURCE_HOST", default="127.0.0.1")
 # The largest video file a streamer may upload for a playout.

@@ -5,10 +5,14 @@ The platform is a second nginx-rtmp on loopback whose on_publish accepts one key
 checks its streamers' keys.
 """
 
+import asyncio
+import datetime
 import os
 import signal
+import ssl
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 import xml.etree.ElementTree as ET  # noqa: S405 - our own loopback nginx
@@ -16,6 +20,10 @@ from pathlib import Path
 from urllib.request import urlopen
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from django.conf import settings
 
 from accounts.models import ActivityLog, Plan
@@ -127,6 +135,7 @@ def relay_worker_env(ingest, django_db_blocker) -> dict:
         "OUTBOUND_ALLOW_PRIVATE": "true",
         "RESTREAM_KEYS_SECRET": ",".join(settings.RESTREAM_KEYS_SECRET),
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "RECORDINGS_ROOT": str(ingest.recordings_root),
         "RELAY_TICK_S": "0.5",
         "RELAY_ORPHAN_S": "5",
         "RELAY_RETRY_BASE_S": "1",
@@ -186,12 +195,16 @@ def ffprobe_codecs(url: str) -> set[str]:
     return set(probe.stdout.split())
 
 
-def make_destination(room, platform, *, key: str = GOOD_KEY, name: str = "Platform") -> Destination:
+def make_destination(
+    room, platform, *, key: str = GOOD_KEY, name: str = "Platform", url: str = ""
+) -> Destination:
     if room.owner.plan_id is None:
         # Transactional tests empty the tables, the migration's plans with them.
         plan, _ = Plan.objects.get_or_create(name="test-restream", defaults={"destinations_per_room": 5})
         user_plan_set(user=room.owner, plan=plan)
-    return services.destination_create(user=room.owner, room=room, name=name, url=platform.url, key=key)
+    return services.destination_create(
+        user=room.owner, room=room, name=name, url=url or platform.url, key=key
+    )
 
 
 def test_going_live_feeds_the_platform_and_disabling_stops_it(
@@ -200,6 +213,8 @@ def test_going_live_feeds_the_platform_and_disabling_stops_it(
     room = RoomFactory()
     good = make_destination(room, platform)
     refused = make_destination(room, platform, key="not_the_right_key_42", name="Refusing")
+    # A port nobody listens on: the connection itself fails.
+    closed = make_destination(room, platform, name="Closed", url=f"rtmp://127.0.0.1:{free_port()}/platform")
     log = tmp_path / "worker.log"
     with running_celery_worker(name=f"relay-{uuid.uuid4().hex[:6]}", env=worker_env, log=log):
         publishers(ingest.publish_url(stream_key_active(room=room).secret))
@@ -211,6 +226,7 @@ def test_going_live_feeds_the_platform_and_disabling_stops_it(
 
         failed = wait_state(refused, Destination.State.ERROR)
         assert failed.error == RelayError.REFUSED
+        assert wait_state(closed, Destination.State.ERROR).error == RelayError.UNREACHABLE
         # Keys stay out of every process listing and out of the worker's log.
         listing = command_lines()
         assert process_alive(live.pid) and "ffmpeg" in Path(f"/proc/{live.pid}/cmdline").read_text()
@@ -280,3 +296,119 @@ def test_a_killed_worker_takes_its_relays_along_and_another_worker_takes_over(
         assert time.monotonic() - started < 60
         assert process_alive(taken.pid)
         assert GOOD_KEY in wait_for(platform.publishing, what="the platform to receive the stream again")
+
+
+def certificate_authority(folder: Path) -> tuple[Path, Path, Path]:
+    """A CA of the test's own and a certificate for "localhost" it signed: (ca, cert, key) PEM files."""
+    now = datetime.datetime.now(datetime.UTC)
+    valid = {
+        "not_valid_before": now - datetime.timedelta(hours=1),
+        "not_valid_after": now + datetime.timedelta(days=1),
+    }
+
+    def signed(subject: str, public_key, issuer: str, signer, *extensions) -> x509.Certificate:
+        builder = x509.CertificateBuilder(
+            subject_name=x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]),
+            issuer_name=x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]),
+            public_key=public_key,
+            serial_number=x509.random_serial_number(),
+            **valid,
+        )
+        for extension, critical in extensions:
+            builder = builder.add_extension(extension, critical=critical)
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = signed(
+        "Test platform CA", ca_key.public_key(), "Test platform CA", ca_key,
+        (x509.BasicConstraints(ca=True, path_length=None), True),
+    )  # fmt: skip
+    cert = signed(
+        "localhost", key.public_key(), "Test platform CA", ca_key,
+        (x509.SubjectAlternativeName([x509.DNSName("localhost")]), False),
+    )  # fmt: skip
+    paths = folder / "ca.pem", folder / "cert.pem", folder / "key.pem"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return paths
+
+
+class TlsFront:
+    """TLS in front of the platform's plain RTMP port, as rtmps platforms terminate it (a thread's asyncio
+    server with the certificate for "localhost")."""
+
+    def __init__(self, *, cert: Path, key: Path, backend_port: int):
+        self.port, self.backend_port = free_port(), backend_port
+        self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.context.load_cert_chain(cert, key)
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.server = asyncio.run_coroutine_threadsafe(self._serve(), self.loop).result(timeout=10)
+
+    async def _serve(self) -> asyncio.Server:
+        return await asyncio.start_server(self._connection, "127.0.0.1", self.port, ssl=self.context)
+
+    async def _connection(self, client_reader, client_writer) -> None:
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", self.backend_port)
+        except OSError:
+            client_writer.close()
+            return
+        await asyncio.gather(
+            self._pipe(client_reader, writer), self._pipe(reader, client_writer), return_exceptions=True
+        )
+
+    @staticmethod
+    async def _pipe(reader, writer) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        finally:
+            writer.close()
+
+    def url(self, host: str) -> str:
+        return f"rtmps://{host}:{self.port}/platform"
+
+    def stop(self) -> None:
+        async def close() -> None:
+            self.server.close()
+            await self.server.wait_closed()
+
+        asyncio.run_coroutine_threadsafe(close(), self.loop).result(timeout=10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        self.loop.close()
+
+
+def test_an_rtmps_destination_is_fed_over_tls_with_the_platform_certificate_verified(
+    ingest, platform, publishers, worker_env, tmp_path, allow_loopback
+):
+    ca, cert, key = certificate_authority(tmp_path)
+    front = TlsFront(cert=cert, key=key, backend_port=platform.rtmp_port)
+    worker_env["RELAY_TLS_CA_FILE"] = str(ca)
+    room = RoomFactory()
+    verified = make_destination(room, platform, name="Over TLS", url=front.url("localhost"))
+    # The same server reached by an address its certificate does not name: never sent the key.
+    wrong_name = make_destination(
+        room, platform, name="Other name", url=front.url("127.0.0.1"), key="second_key_1234567"
+    )
+    try:
+        with running_celery_worker(
+            name=f"relay-{uuid.uuid4().hex[:6]}", env=worker_env, log=tmp_path / "w.log"
+        ):
+            publishers(ingest.publish_url(stream_key_active(room=room).secret))
+            wait_live(room)
+            wait_state(verified, Destination.State.LIVE)
+            assert GOOD_KEY in wait_for(platform.publishing, what="the platform to receive the stream")
+            assert ffprobe_codecs(f"{platform.url}/{GOOD_KEY}") >= {"h264", "aac"}
+            assert wait_state(wrong_name, Destination.State.ERROR).error == RelayError.TLS
+            assert "second_key_1234567" not in platform.publishing()
+    finally:
+        front.stop()
