@@ -20,6 +20,7 @@ from streams.models import LadderError, LadderState, Stream
 from streams.transcoder import LadderSupervisor
 from tests.e2e import test_ingest
 from tests.e2e.test_ingest import wait_for, wait_idle, wait_live
+from tests.e2e.test_player_browser import ARTIFACTS, chromium  # noqa: F401 (fixture)
 from tests.e2e.test_restream import command_lines, process_alive
 from tests.factories import RoomFactory
 
@@ -82,6 +83,12 @@ def dashboard_text(room: Room) -> str:
     client = Client()
     client.force_login(room.owner)
     return client.get("/dashboard/").content.decode()
+
+
+def session_cookie(user, url: str) -> list[dict]:
+    client = Client()
+    client.force_login(user)
+    return [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": url}]
 
 
 def go_live(ingest, publishers, room: Room) -> subprocess.Popen:
@@ -215,3 +222,33 @@ def test_an_encoder_changing_resolution_leaves_the_source_playing(ingest, publis
     finally:
         encoder.kill()
         encoder.wait()
+
+
+def test_chromium_plays_the_room_from_the_master_playlist(ingest, publishers, ladder, chromium):  # noqa: F811
+    room = RoomFactory()
+    go_live(ingest, publishers, room)
+    wait_ladder(room, LadderState.RUNNING)
+    page = chromium.new_page(viewport={"width": 1440, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    playlists: list[str] = []
+    page.on(
+        "request", lambda request: ".m3u8" in request.url and playlists.append(request.url.rsplit("/", 1)[1])
+    )
+    page.goto(f"{ingest.web_url}/rooms/{room.pk}/")
+    page.wait_for_function("() => document.querySelector('#player video').currentTime > 1", timeout=30_000)
+    assert playlists[0] == f"{room.public_name}_abr.m3u8"
+    # hls.js went on to a rendition's own playlist: the source's or a rung's.
+    assert set(playlists[1:]) & {f"{room.public_name}{suffix}.m3u8" for suffix in ("", "_240", "_160")}
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "ladder-room.png"))
+    # The streamer's dashboard names the ladder's state, wide and narrow.
+    dashboard = chromium.new_page(viewport={"width": 1440, "height": 900})
+    dashboard.context.add_cookies(session_cookie(room.owner, ingest.web_url))
+    dashboard.goto(f"{ingest.web_url}/dashboard/")
+    assert "Viewers can pick a lower quality" in dashboard.inner_text("[data-status-ladder]")
+    dashboard.locator("[data-status-ladder]").screenshot(path=str(ARTIFACTS / "ladder-dashboard-wide.png"))
+    dashboard.set_viewport_size({"width": 390, "height": 844})
+    dashboard.locator("[data-dash-status]").screenshot(path=str(ARTIFACTS / "ladder-dashboard-narrow.png"))
+    assert errors == []
