@@ -2,8 +2,8 @@
 from the ingest's loopback HLS application and publishing each lower rung to the ladder application, plus
 the master playlist players load once every rung plays. Checked and reported every LADDER_TICK_S.
 
-The worker must run on the ingest's host: it reads the source over loopback and writes the master playlist
-into HLS_ROOT. Process arguments name the room's public name only, never the stream key. A transcoder dies
+The worker reads the source from and publishes the rungs to the ingest at RELAY_SOURCE_HOST (loopback by
+default) and writes the master playlist into HLS_ROOT, which it must share with the ingest. Process arguments name the room's public name only, never the stream key. A transcoder dies
 with the supervisor's thread (PR_SET_PDEATHSIG), so a killed worker leaves none behind.
 """
 
@@ -46,7 +46,8 @@ def rung_stream_name(public_name: str, rung: Rung) -> str:
 def transcoder_command(*, public_name: str, rungs: list[Rung]) -> list[str]:
     """One ffmpeg decoding the source once and encoding every rung: keyframes follow the source's, so all
     renditions cut their fragments at the same moments and players switch between them cleanly."""
-    source = f"rtmp://127.0.0.1:{settings.RTMP_PORT}/{settings.RTMP_HLS_APP}/{public_name}"
+    ingest = f"rtmp://{settings.RELAY_SOURCE_HOST}:{settings.RTMP_PORT}"
+    source = f"{ingest}/{settings.RTMP_HLS_APP}/{public_name}"
     scaled = ";".join(f"[s{i}]scale=-2:{rung.height}[v{i}]" for i, rung in enumerate(rungs))
     graph = f"[0:v]split={len(rungs)}{''.join(f'[s{i}]' for i in range(len(rungs)))};{scaled}"
     command = [
@@ -60,7 +61,7 @@ def transcoder_command(*, public_name: str, rungs: list[Rung]) -> list[str]:
             "-b:v", f"{rung.video_kbps}k", "-maxrate", f"{rung.video_kbps}k", "-bufsize", f"{rung.video_kbps * 2}k",
             "-c:a", "aac", "-b:a", f"{rung.audio_kbps}k",
             "-f", "flv", "-flvflags", "no_duration_filesize",
-            f"rtmp://127.0.0.1:{settings.RTMP_PORT}/{settings.RTMP_LADDER_APP}/{rung_stream_name(public_name, rung)}",
+            f"{ingest}/{settings.RTMP_LADDER_APP}/{rung_stream_name(public_name, rung)}",
         ]  # fmt: skip
     return command
 

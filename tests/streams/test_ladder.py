@@ -152,6 +152,7 @@ def test_the_master_playlist_lists_the_source_then_each_rung():
 
 def test_the_transcoder_reads_the_public_name_and_publishes_each_rung(settings):
     settings.RTMP_PORT, settings.RTMP_HLS_APP, settings.RTMP_LADDER_APP = 1935, "hls", "ladder"
+    settings.RELAY_SOURCE_HOST = "127.0.0.1"
     rungs = [Rung("240p", 240, 300, 48), Rung("160p", 160, 150, 32)]
     command = transcoder_command(public_name="abc123", rungs=rungs)
     assert command[command.index("-i") + 1] == "rtmp://127.0.0.1:1935/hls/abc123"
