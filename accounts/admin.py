@@ -12,6 +12,7 @@ from accounts.activity import activity_record
 from accounts.models import ActivityLog, Plan, SiteSettings, StreamerApplication, User
 from accounts.plans import plan_limits_apply, user_plan_set
 from accounts.services import SITE_SETTINGS_PK, streamer_application_decide
+from streamlite.encoders import LADDER_VIDEO_ENCODER, ladder_encoder_available
 
 admin.site.site_header = _("StreamLite staff")
 admin.site.site_title = _("StreamLite staff")
@@ -121,10 +122,23 @@ class SiteSettingsAdmin(StaffModelAdmin):
         "streamers_need_approval",
         "email_verification_required",
         "playouts_need_approval",
+        "ladder_max_streams",
     )
 
     def has_add_permission(self, request):
         return super().has_add_permission(request) and not SiteSettings.objects.exists()
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if request.method == "GET" and not ladder_encoder_available():
+            messages.warning(
+                request,
+                _(
+                    "This machine's ffmpeg has no %(encoder)s encoder: the quality ladder is off and every "
+                    "stream plays at its source quality only. Install Debian's ffmpeg to turn it on."
+                )
+                % {"encoder": LADDER_VIDEO_ENCODER},
+            )
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -1,9 +1,11 @@
+import re
 from functools import partial
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
@@ -19,7 +21,7 @@ class Plan(models.Model):
     live_streams = models.PositiveSmallIntegerField(_("concurrent live streams"), default=1)
     destinations_per_room = models.PositiveSmallIntegerField(_("restream destinations per room"), default=1)
     playout_hours_per_month = models.PositiveSmallIntegerField(_("playout hours per month"), default=0)
-    quality_ladder = models.BooleanField(_("quality ladder allowed"), default=False)
+    quality_ladder = models.BooleanField(_("quality ladder allowed"), default=True)
     vod_retention_days = models.PositiveIntegerField(
         _("VOD retention (days)"), null=True, blank=True, help_text=_("Empty: VODs are kept.")
     )
@@ -92,6 +94,40 @@ class User(AbstractUser):
         return self.avatar.url if self.avatar else ""
 
 
+# name, height, video kbps, audio kbps: the renditions made below a source (streams.ladder reads them).
+DEFAULT_LADDER_TEXT = "1080p 1080 4500 128\n720p 720 2500 128\n480p 480 1000 96\n360p 360 600 64"
+LADDER_LINE = re.compile(
+    r"^(?P<name>[0-9A-Za-z]{1,10}) +(?P<height>\d{2,4}) +(?P<video>\d{2,5}) +(?P<audio>\d{2,3})$"
+)
+
+
+def ladder_parse(text: str) -> list[tuple[str, int, int, int]]:
+    """The rungs staff wrote, one ``name height video_kbps audio_kbps`` a line; ValueError on a bad line."""
+    rungs = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        match = LADDER_LINE.match(line.strip())
+        if match is None:
+            raise ValueError(number)
+        rungs.append((match["name"], int(match["height"]), int(match["video"]), int(match["audio"])))
+    return rungs
+
+
+def ladder_validate(text: str) -> None:
+    try:
+        rungs = ladder_parse(text)
+    except ValueError as error:
+        raise ValidationError(
+            _("Line %(line)s is not “name height video-kbps audio-kbps”, such as “720p 720 2500 128”."),
+            code="ladder_line",
+            params={"line": error.args[0]},
+        ) from None
+    heights = [height for _name, height, _video, _audio in rungs]
+    if len(set(heights)) != len(heights) or len({name for name, *_ in rungs}) != len(rungs):
+        raise ValidationError(_("Each rung needs a name and a height of its own."), code="ladder_duplicate")
+
+
 class SiteSettings(models.Model):
     """The one row of settings staff change at run time."""
 
@@ -123,6 +159,24 @@ class SiteSettings(models.Model):
         _("scheduled playouts need approval"),
         default=False,
         help_text=_("When on, a streamer's scheduled video broadcast waits for staff to approve it."),
+    )
+
+    ladder = models.TextField(
+        _("quality ladder"),
+        default=DEFAULT_LADDER_TEXT,
+        validators=[ladder_validate],
+        help_text=_(
+            "One rung per line: name, height in lines, video and audio bitrate in kbps. Rungs at or above "
+            "a stream's own height are skipped; the source is always the top rung."
+        ),
+    )
+    ladder_max_streams = models.PositiveSmallIntegerField(
+        _("live streams transcoded at once"),
+        default=1,
+        help_text=_(
+            "Each transcoded stream keeps about one CPU core busy (docs/operations.md); streams beyond "
+            "this number play at their source quality only. 0 turns the live ladder off."
+        ),
     )
 
     class Meta:

@@ -96,9 +96,9 @@ def ingest() -> Iterator[Ingest]:
             log.close()
 
 
-def publish(url: str, video_filter: str | None = None) -> subprocess.Popen:
-    """An ffmpeg test pattern published to ``url`` until stopped."""
-    args = list(FFMPEG_PUBLISH)
+def publish(url: str, video_filter: str | None = None, size: str = "640x360") -> subprocess.Popen:
+    """An ffmpeg test pattern of ``size`` published to ``url`` until stopped."""
+    args = [arg.replace("size=640x360", f"size={size}") for arg in FFMPEG_PUBLISH]
     if video_filter:
         args[args.index("-c:v") : args.index("-c:v")] = ["-vf", video_filter]
     return subprocess.Popen([*args, url], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -119,4 +119,43 @@ def wait_status(room: Room, status: str, timeout: float = 15) -> None:
         lambda: Room.objects.values_list("status", flat=True).get(pk=room.pk) == status,
         timeout=timeout,
         what=f"the room to be {status}",
+    )
+
+
+@contextmanager
+def ladder(stack: Ingest, rungs: str) -> Iterator[None]:
+    """The site's ladder set to ``rungs`` (SiteSettings.ladder lines) and a ladder supervisor in this process
+    transcoding for ``stack``, as a worker on the ingest's host would."""
+    from django.test import override_settings
+
+    from accounts.services import site_settings_get
+    from streams.transcoder import LadderSupervisor
+
+    site = site_settings_get()
+    site.ladder, site.ladder_max_streams = rungs, 1
+    site.save()
+    with override_settings(
+        RTMP_PORT=stack.rtmp_port, INGEST_HTTP_URL=f"http://127.0.0.1:{stack.http_port}", LADDER_TICK_S=0.5
+    ):
+        supervisor = LadderSupervisor(node="bench")
+        supervisor.start()
+        try:
+            yield
+        finally:
+            supervisor.stop()
+
+
+def wait_ladder_running(room: Room, timeout: float = 60) -> int:
+    """The pid of the room's running transcoder, once its master playlist is served."""
+    from streams.models import LadderState, Stream
+
+    return wait_for(
+        lambda: (
+            Stream.objects.filter(room=room, status="live", ladder_state=LadderState.RUNNING)
+            .values_list("ladder_pid", flat=True)
+            .first()
+        ),
+        timeout=timeout,
+        what="the quality ladder to run",
+        interval=0.2,
     )

@@ -8,10 +8,8 @@ takes them over (or marks them stopped) once RELAY_ORPHAN_S has passed.
 """
 
 import collections
-import ctypes
 import logging
 import os
-import signal
 import subprocess
 import tempfile
 import threading
@@ -28,11 +26,11 @@ from relay.models import Destination, Playout, PlayoutError, RelayError
 from relay.sources import playout_source
 from rooms.selectors import stream_key_active
 from streamlite.outbound import STREAM_SCHEMES, OutboundRefused, OutboundTarget, outbound_target
+from streamlite.subprocesses import die_with_parent_thread
 from vod.media import MediaError, Probe
 
 logger = logging.getLogger(__name__)
 
-PR_SET_PDEATHSIG = 1
 # Stands in a command for the path of the pipe ffmpeg reads its secret options from.
 OPTIONS_PATH = object()
 STOP_WAIT_S = 5
@@ -51,11 +49,6 @@ UNREACHABLE_SIGNS = (
     "Temporary failure in name resolution",
     "Failed to resolve",
 )
-
-
-def _die_with_supervisor() -> None:
-    # Runs in the forked child before exec: the relay is killed when the supervising thread ends.
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _host_in_url(address: str) -> str:
@@ -150,7 +143,7 @@ class Relay:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 pass_fds=(read_end,),
-                preexec_fn=_die_with_supervisor,  # noqa: PLW1509 - prctl only, before exec
+                preexec_fn=die_with_parent_thread,  # noqa: PLW1509 - prctl only, before exec
             )
         finally:
             os.close(read_end)

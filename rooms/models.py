@@ -9,6 +9,9 @@ from django.utils.translation import gettext_lazy as _
 
 from streamlite.models import TimeStampedModel
 
+# The live ladder's master playlist sits next to the source's, as <public_name>_abr.m3u8.
+MASTER_PLAYLIST_SUFFIX = "_abr"
+
 
 def new_public_name() -> str:
     return secrets.token_hex(10)
@@ -90,6 +93,13 @@ class Room(TimeStampedModel):
         help_text=_("One word or phrase per line; chat messages containing one are refused."),
     )
     clips_allowed = models.BooleanField(_("allow clips"), default=True)
+    ladder_enabled = models.BooleanField(
+        _("quality ladder"),
+        default=True,
+        help_text=_("Also make lower qualities of your stream, so viewers on slow connections can watch."),
+    )
+    # Set by streams while the live ladder's master playlist is served: players load it instead of the source.
+    ladder_live = models.BooleanField(default=False, editable=False)
     # A recent frame of the live stream, written by streams every PREVIEW_INTERVAL_S; shown only while live.
     preview = models.ImageField(upload_to="previews/", blank=True, editable=False)
     # Level gates (0: anyone); the owner, moderators and staff are exempt.
@@ -114,6 +124,13 @@ class Room(TimeStampedModel):
     @property
     def is_live(self) -> bool:
         return self.status == self.Status.LIVE
+
+    @property
+    def hls_playlist_url(self) -> str:
+        """What players load: the master playlist of the quality ladder while it runs, else the source's.
+        Named by the public name, never the stream key (DESIGN §2)."""
+        suffix = MASTER_PLAYLIST_SUFFIX if self.ladder_live else ""
+        return f"{settings.HLS_PUBLIC_URL}/{self.public_name}{suffix}.m3u8"
 
     @property
     def live_preview_url(self) -> str | None:

@@ -1,6 +1,5 @@
 """The room as the API shows it (DESIGN §3), shared by every endpoint that lists rooms."""
 
-from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -33,10 +32,7 @@ class RoomOutputSerializer(serializers.Serializer):
 
     @extend_schema_field(serializers.URLField(allow_null=True))
     def get_hls_url(self, room: Room) -> str | None:
-        # The public name, never the stream key: players and CDNs see only this (DESIGN §2).
-        if not room.is_live:
-            return None
-        return f"{settings.HLS_PUBLIC_URL}/{room.public_name}.m3u8"
+        return room.hls_playlist_url if room.is_live else None
 
 
 class RoomDetailOutputSerializer(RoomOutputSerializer):

@@ -77,7 +77,7 @@ def follow_alerts_set(*, follower: User, followed: User, alerts: dict[str, bool]
 
 
 ROOM_EDITABLE_FIELDS = frozenset(
-    {"title", "description", "category", "cover", "allow_comments", "clips_allowed"}
+    {"title", "description", "category", "cover", "allow_comments", "clips_allowed", "ladder_enabled"}
 )
 
 

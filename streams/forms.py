@@ -24,7 +24,7 @@ class RoomCreateForm(forms.Form):
 class RoomEditForm(forms.ModelForm):
     class Meta:
         model = Room
-        fields = ["title", "description", "category", "cover", "clips_allowed"]
+        fields = ["title", "description", "category", "cover", "clips_allowed", "ladder_enabled"]
         widgets = {"description": forms.Textarea(attrs={"rows": 4})}
         # The model's foreign key has no translated name of its own.
         labels = {"category": _("Category")}

@@ -49,6 +49,7 @@ def rtmp_config_render(*, output: Path) -> Path:
                 "rtmp_port": settings.RTMP_PORT,
                 "hls_http_port": settings.HLS_HTTP_PORT,
                 "hls_app": settings.RTMP_HLS_APP,
+                "ladder_app": settings.RTMP_LADDER_APP,
                 "hls_root": Path(settings.HLS_ROOT).resolve(),
                 "recordings_root": Path(settings.RECORDINGS_ROOT).resolve(),
                 "hook_base": settings.RTMP_HOOK_BASE_URL.rstrip("/"),

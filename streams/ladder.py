@@ -1,7 +1,11 @@
 """The quality ladder: the renditions made below the source for adaptive playback, live and for VODs.
-The source itself is always the top rung and is never transcoded."""
+The source itself is always the top rung and is never transcoded. Staff set the rungs in the admin
+(SiteSettings.ladder)."""
 
 from dataclasses import dataclass
+
+from accounts.models import ladder_parse
+from accounts.services import site_settings_cached
 
 
 @dataclass(frozen=True)
@@ -12,15 +16,13 @@ class Rung:
     audio_kbps: int
 
 
-DEFAULT_LADDER = (
-    Rung("1080p", 1080, 4500, 128),
-    Rung("720p", 720, 2500, 128),
-    Rung("480p", 480, 1000, 96),
-    Rung("360p", 360, 600, 64),
-)
+def ladder_configured() -> list[Rung]:
+    """Every rung staff set, highest first."""
+    rungs = [Rung(*fields) for fields in ladder_parse(site_settings_cached().ladder)]
+    return sorted(rungs, key=lambda r: -r.height)
 
 
 def ladder_rungs(*, source_height: int) -> list[Rung]:
     """The rungs to transcode for a source of ``source_height`` lines: those strictly below it, highest
     first (never upscaled; the source is the top rung)."""
-    return sorted((r for r in DEFAULT_LADDER if r.height < source_height), key=lambda r: -r.height)
+    return [rung for rung in ladder_configured() if rung.height < source_height]

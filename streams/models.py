@@ -26,6 +26,36 @@ class EndReason(models.TextChoices):
     STAFF = "staff", _("Ended by staff")
 
 
+class LadderState(models.TextChoices):
+    """Where a live stream's quality ladder stands; the label is what the streamer's dashboard shows."""
+
+    PENDING = "pending", _("The quality ladder is starting.")
+    RUNNING = "running", _("Viewers can pick a lower quality: the quality ladder is on.")
+    ROOM_OFF = "room_off", _("The quality ladder is off for this room: viewers get your source quality only.")
+    PLAN_OFF = "plan_off", _("Your plan has no quality ladder: viewers get your source quality only.")
+    LIMIT = (
+        "limit",
+        _(
+            "The site transcodes as many streams as it can at the moment: viewers get your source quality only."
+        ),
+    )
+    SITE_OFF = "site_off", _("The quality ladder is off on this site: viewers get your source quality only.")
+    TOO_SMALL = (
+        "too_small",
+        _("Your stream is at or below the lowest quality: there is nothing to make below it."),
+    )
+    FAILED = "failed", _("The quality ladder failed: viewers get your source quality only.")
+    ENDED = "ended", _("The quality ladder has stopped.")
+
+
+class LadderError(models.TextChoices):
+    """Why a stream's ladder failed (Stream.ladder_error)."""
+
+    SOURCE = "source", _("Your stream's codecs could not be transcoded.")
+    RESOLUTION = "resolution", _("Your encoder changed its resolution during the stream.")
+    CRASHED = "crashed", _("The transcoder stopped too often.")
+
+
 class Stream(TimeStampedModel):
     class Status(models.TextChoices):
         LIVE = "live", _("Live")
@@ -47,6 +77,16 @@ class Stream(TimeStampedModel):
     recording_path = models.CharField(max_length=500, blank=True)
     # The latest frame taken while live (streams.previews); it stays once the stream has ended.
     preview = models.ImageField(upload_to="previews/", blank=True, editable=False)
+    # The live quality ladder: run by one worker's transcoder (streams.transcoder), reported every tick.
+    ladder_state = models.CharField(max_length=10, choices=LadderState.choices, default=LadderState.PENDING)
+    ladder_error = models.CharField(max_length=10, choices=LadderError.choices, blank=True)
+    ladder_rungs = models.JSONField(default=list, blank=True)
+    ladder_node = models.CharField(max_length=200, blank=True)
+    ladder_pid = models.PositiveIntegerField(null=True, blank=True)
+    ladder_restarts = models.PositiveSmallIntegerField(default=0)
+    ladder_seen_at = models.DateTimeField(null=True, blank=True)
+    # The source's height when the ladder started: another one means the encoder changed resolution.
+    ladder_source_height = models.PositiveSmallIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at"]

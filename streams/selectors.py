@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from rooms.models import Room, StreamKey, stream_secret_digest
-from streams.models import PublishRefusal, RoomRecord, Stream
+from streams.models import LadderState, PublishRefusal, RoomRecord, Stream
 
 # Keys we issue are "sk_" + 43 url-safe characters; anything outside this shape is refused before any query.
 STREAM_KEY_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -76,4 +76,21 @@ def user_streams_past(*, user: User) -> QuerySet[Stream]:
         Stream.objects.filter(room__owner=user, status=Stream.Status.ENDED)
         .select_related("room")
         .order_by("-started_at")
+    )
+
+
+# A stream in these states may still get its ladder: a slot may free up, the room or the plan may allow it.
+LADDER_WAITING_STATES = (
+    LadderState.PENDING, LadderState.LIMIT, LadderState.ROOM_OFF, LadderState.PLAN_OFF, LadderState.SITE_OFF,
+)  # fmt: skip
+
+
+def streams_ladder_unclaimed() -> QuerySet[Stream]:
+    """Live streams no worker transcodes that may get their ladder, oldest first (first come, first served)."""
+    return (
+        Stream.objects.filter(
+            status=Stream.Status.LIVE, ladder_node="", ladder_state__in=LADDER_WAITING_STATES
+        )
+        .select_related("room")
+        .order_by("started_at")
     )

@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from accounts.activity import activity_record
 from accounts.models import ActivityLog
-from accounts.services import user_may_stream
+from accounts.plans import user_plan
+from accounts.services import site_settings_get, user_may_stream
 from chat.events import room_state_event
 from chat.hub import room_events_publish
 from chat.presence import (
@@ -24,11 +25,13 @@ from chat.presence import (
 )
 from rooms.cache import room_lists_changed
 from rooms.models import Room, StreamKey, stream_secret_digest
+from streamlite.encoders import ladder_encoder_available
 from streamlite.events import send_on_commit
 from streamlite.logs import log_context_bind
 from streams import selectors
 from streams.ingest import IngestPublisher, ingest_publishers
-from streams.models import PublishRefusal, RoomRecord, Stream
+from streams.ladder import Rung, ladder_rungs
+from streams.models import LadderError, LadderState, PublishRefusal, RoomRecord, Stream
 from streams.signals import recording_done, stream_ended, stream_started
 
 logger = logging.getLogger(__name__)
@@ -164,7 +167,7 @@ def stream_end(*, stream: Stream, reason: str) -> None:
     RoomRecord.objects.filter(stream=locked, ended_at__isnull=True).update(ended_at=ended_at)
     # One live stream per room (a database constraint), so ending it leaves the room idle.
     Room.objects.filter(pk=locked.room_id).update(
-        status=Room.Status.IDLE, live_started_at=None, viewer_count=0
+        status=Room.Status.IDLE, live_started_at=None, viewer_count=0, ladder_live=False
     )
     activity_record(
         action=ActivityLog.Action.STREAM_END,
@@ -272,3 +275,108 @@ def room_records_stats_save() -> int:
         if not Stream.objects.filter(pk=stream_id, status=Stream.Status.LIVE).exists():
             stream_stats_forget(stream_id)
     return written
+
+
+# The ladder states in which a stream holds one of the site's transcoding slots.
+LADDER_SLOT_STATES = (LadderState.PENDING, LadderState.RUNNING)
+
+
+def _ladder_refusal(*, stream: Stream, source_height: int, max_streams: int) -> LadderState | None:
+    if not stream.room.ladder_enabled:
+        return LadderState.ROOM_OFF
+    if not user_plan(user=stream.room.owner).quality_ladder:
+        return LadderState.PLAN_OFF
+    if max_streams == 0 or not ladder_encoder_available():
+        return LadderState.SITE_OFF
+    if not ladder_rungs(source_height=source_height):
+        return LadderState.TOO_SMALL
+    return None
+
+
+def ladder_claim(*, stream_id: int, node: str, source_height: int) -> list[Rung]:
+    """Take a transcoding slot for a live stream nobody transcodes, when its room, its owner's plan and the
+    site allow one and a slot is free; returns the rungs to make (none: the stream plays its source only,
+    and its ladder state says why).
+
+    The site settings row is locked, so workers claiming at once cannot take more slots than staff set."""
+    with transaction.atomic():
+        site = site_settings_get()
+        site = type(site).objects.select_for_update().get(pk=site.pk)
+        stream = (
+            Stream.objects.select_for_update(of=("self",)).select_related("room__owner").get(pk=stream_id)
+        )
+        if (
+            stream.status != Stream.Status.LIVE
+            or stream.ladder_node
+            or stream.ladder_state == LadderState.FAILED
+        ):
+            return []
+        refusal = _ladder_refusal(
+            stream=stream, source_height=source_height, max_streams=site.ladder_max_streams
+        )
+        if refusal is None and _ladder_slots_taken(exclude=stream.pk) >= site.ladder_max_streams:
+            refusal = LadderState.LIMIT
+        if refusal is not None:
+            if stream.ladder_state != refusal:
+                Stream.objects.filter(pk=stream.pk).update(ladder_state=refusal)
+            return []
+        rungs = ladder_rungs(source_height=source_height)
+        Stream.objects.filter(pk=stream.pk).update(
+            ladder_state=LadderState.PENDING,
+            ladder_node=node,
+            ladder_seen_at=timezone.now(),
+            ladder_source_height=source_height,
+            ladder_rungs=[rung.name for rung in rungs],
+            ladder_restarts=0,
+        )
+    logger.info("quality ladder of stream %s claimed by %s: %s", stream_id, node, [r.name for r in rungs])
+    return rungs
+
+
+def _ladder_slots_taken(*, exclude: int) -> int:
+    seen_after = timezone.now() - timedelta(seconds=settings.LADDER_ORPHAN_S)
+    return (
+        Stream.objects.filter(status=Stream.Status.LIVE, ladder_state__in=LADDER_SLOT_STATES)
+        .exclude(ladder_node="")
+        .filter(ladder_seen_at__gte=seen_after)
+        .exclude(pk=exclude)
+        .count()
+    )
+
+
+def ladder_progress(*, stream_id: int, node: str, pid: int, running: bool, restarts: int) -> None:
+    """The worker's report on its transcoder; once every rung plays, players get the master playlist."""
+    changes = {"ladder_seen_at": timezone.now(), "ladder_pid": pid, "ladder_restarts": restarts}
+    if running:
+        changes["ladder_state"] = LadderState.RUNNING
+    with transaction.atomic():
+        updated = Stream.objects.filter(pk=stream_id, ladder_node=node, status=Stream.Status.LIVE).update(
+            **changes
+        )
+        if updated and running:
+            Room.objects.filter(streams__pk=stream_id, ladder_live=False).update(ladder_live=True)
+
+
+def ladder_release(
+    *, stream_id: int, node: str, state: LadderState, error: LadderError | None = None
+) -> None:
+    """The worker stopped the stream's transcoder: players go back to the source playlist."""
+    with transaction.atomic():
+        updated = Stream.objects.filter(pk=stream_id, ladder_node=node).update(
+            ladder_state=state, ladder_error=error or "", ladder_node="", ladder_pid=None
+        )
+        if updated:
+            Room.objects.filter(streams__pk=stream_id).update(ladder_live=False)
+    if error:
+        logger.warning("quality ladder of stream %s failed (%s): it plays its source only", stream_id, error)
+
+
+def ladder_orphans_clean() -> int:
+    """Streams whose transcoding worker stopped reporting: free for another worker to claim."""
+    seen_before = timezone.now() - timedelta(seconds=settings.LADDER_ORPHAN_S)
+    orphans = Stream.objects.filter(
+        status=Stream.Status.LIVE, ladder_state__in=LADDER_SLOT_STATES, ladder_seen_at__lt=seen_before
+    ).exclude(ladder_node="")
+    with transaction.atomic():
+        Room.objects.filter(streams__in=orphans).update(ladder_live=False)
+        return orphans.update(ladder_state=LadderState.PENDING, ladder_node="", ladder_pid=None)

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.activity import activity_record
-from accounts.models import ActivityLog, Plan, SiteSettings, StreamerApplication, User
+from accounts.models import DEFAULT_LADDER_TEXT, ActivityLog, Plan, SiteSettings, StreamerApplication, User
 from accounts.services import site_settings_get, streamer_application_submit, user_may_stream
 from chat.models import ChatBan, Emote, EmoteUse, LevelProgress, PinnedMessage
 from chat.services import chat_ban_create
@@ -434,7 +434,10 @@ def test_site_settings_cannot_be_added_twice_or_deleted(staff_client):
 
 @pytest.mark.django_db
 def test_site_settings_added_in_the_admin_is_the_row_services_read(staff_client):
-    response = staff_client.post(admin_url(SiteSettings, "add"), {"streamers_need_approval": "on"})
+    response = staff_client.post(
+        admin_url(SiteSettings, "add"),
+        {"streamers_need_approval": "on", "ladder": DEFAULT_LADDER_TEXT, "ladder_max_streams": 1},
+    )
     assert response.status_code == 302
     assert site_settings_get().streamers_need_approval is True
     assert SiteSettings.objects.count() == 1

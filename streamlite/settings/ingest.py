@@ -33,3 +33,14 @@ PREVIEW_INTERVAL_S = env.int("PREVIEW_INTERVAL_S", default=30)
 RTMP_HOOK_MIDDLEWARE = [
     path for path in MIDDLEWARE if path == "streamlite.middleware.ObservabilityMiddleware"
 ]
+
+# The live quality ladder (streams.transcoder): each Celery worker on the ingest's host runs an ffmpeg per
+# transcoded stream, reading the HLS application over loopback and publishing the lower rungs to the
+# ladder application, which writes them into HLS_ROOT beside the source (the master playlist too).
+RTMP_LADDER_APP = env.str("RTMP_LADDER_APP", default="ladder")
+LADDER_SUPERVISOR = env.bool("LADDER_SUPERVISOR", default=True)
+LADDER_TICK_S = env.float("LADDER_TICK_S", default=2.0)
+# A transcoder that dies is started again this many times per stream; then the stream plays its source only.
+LADDER_MAX_RESTARTS = env.int("LADDER_MAX_RESTARTS", default=3)
+# A worker that stopped reporting its transcoder this long ago has died: its slot is free again.
+LADDER_ORPHAN_S = env.int("LADDER_ORPHAN_S", default=20)

@@ -92,12 +92,14 @@ def running_celery(*args: str, env: dict, log: Path, ready_line: str):
     """A real ``celery -A streamlite <args>`` process until the block ends, once ``ready_line`` is in its log.
 
     It runs in its own process group, so stopping it also stops its pool children and their ffmpeg.
+    Its live quality ladder is off unless ``env`` turns it on: transcoding would load the machine for tests
+    about other things.
     """
     with log.open("wb") as log_file:
         process = subprocess.Popen(
             [str(CELERY), "-A", "streamlite", *args, "--loglevel", "INFO"],
             cwd=REPO_ROOT,
-            env=env,
+            env={"LADDER_SUPERVISOR": "false", **env},
             stdout=log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -68,3 +68,17 @@ def test_a_control_allow_entry_that_is_no_address_is_refused(settings, tmp_path)
     settings.INGEST_CONTROL_ALLOW = ["all; allow 0.0.0.0/0"]
     with pytest.raises(ValueError):
         rtmp_config_render(output=tmp_path / "nginx" / "nginx.conf")
+
+
+def test_the_ladder_application_takes_rungs_from_loopback_and_the_workers_and_plays_to_nobody(
+    settings, tmp_path
+):
+    settings.HLS_ROOT = str(tmp_path / "hls")
+    settings.RECORDINGS_ROOT = str(tmp_path / "recordings")
+    settings.INGEST_CONTROL_ALLOW = ["10.0.0.7"]
+    text = rtmp_config_render(output=tmp_path / "nginx" / "nginx.conf").read_text()
+    ladder = text.split("application ladder {")[1].split("}")[0]
+    allows = [line.strip() for line in ladder.splitlines() if line.strip().startswith("allow")]
+    assert allows == ["allow publish 127.0.0.1;", "allow publish 10.0.0.7/32;"]
+    assert "deny publish all;" in ladder and "deny play all;" in ladder
+    assert f"hls_path {tmp_path / 'hls'};" in ladder and "record" not in ladder
