@@ -13,7 +13,7 @@ from streams import ladder
 from streams.ladder import Rung
 from tests.e2e.conftest import REPO_ROOT, free_port, running_daphne, shared_database_url
 from tests.e2e.test_player_browser import chromium  # noqa: F401 (fixture)
-from tests.factories import StreamFactory
+from tests.factories import StreamFactory, VodFactory
 from vod.models import Vod, VodRendition
 from vod.services import vod_process
 
@@ -163,3 +163,51 @@ def _wait_for_segments(page, segments: list[str], seen: int, timeout_ms: int = 2
         page.wait_for_timeout(200)
         waited += 200
     assert len(segments) > seen, "no segment was fetched after the seek"
+
+
+def test_the_dashboard_shows_each_rung_as_it_is_made_and_a_failed_one_with_its_reason(
+    daphne_server,
+    chromium,  # noqa: F811
+    client,
+):
+    vod = VodFactory(playlist_path="vods/1/a/index.m3u8", height=1080)
+    made = dict(vod=vod, video_kbps=1, audio_kbps=1)
+    VodRendition.objects.create(
+        name="720p", height=720, status=VodRendition.Status.READY, progress=100, **made
+    )
+    busy = VodRendition.objects.create(name="480p", height=480, status="processing", progress=40, **made)
+    VodRendition.objects.create(
+        name="360p", height=360, status=VodRendition.Status.FAILED, failure_reason="Bad input.", **made
+    )
+    client.force_login(vod.room.owner)
+    ARTIFACTS.mkdir(exist_ok=True)
+    errors: list[str] = []
+    for width, height in ((1440, 900), (390, 844)):
+        VodRendition.objects.filter(pk=busy.pk).update(progress=40)
+        context = chromium.new_context(viewport={"width": width, "height": height})
+        context.add_cookies(
+            [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": daphne_server}]
+        )
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(f"{daphne_server}/dashboard/")
+        row = page.locator(f"[data-vod-row='{vod.pk}']")
+        row.locator("[data-rung='480p']").wait_for(timeout=10_000)
+        assert row.locator("[data-vod-rungs] li").all_inner_texts() == [
+            "720p · ready",
+            "480p · 40%",
+            "360p · failed (Bad input.)",
+        ]
+        # The page polls while a rung is being made.
+        VodRendition.objects.filter(pk=busy.pk).update(progress=85)
+        page.wait_for_function(
+            "(row) => document.querySelector(row + \" [data-rung='480p']\")?.textContent === '480p · 85%'",
+            arg=f"[data-vod-row='{vod.pk}']",
+            timeout=10_000,
+        )
+        # A ready VOD with a failed rung offers to retry it.
+        assert row.locator("[data-vod-action=retry]").is_visible()
+        row.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / f"vod-dashboard-rungs-{width}.png"))
+        context.close()
+    assert errors == []
