@@ -3,8 +3,21 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.admin import StaffModelAdmin
-from vod.models import Vod
+from vod.models import Vod, VodRendition
 from vod.services import vod_hide
+
+
+class VodRenditionInline(admin.TabularInline):
+    """The quality ladder's rungs as the pipeline made them, with why one failed."""
+
+    model = VodRendition
+    extra = 0
+    can_delete = False
+    fields = ("name", "height", "status", "progress", "bandwidth", "size_bytes", "failure_reason")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Vod)
@@ -30,12 +43,16 @@ class VodAdmin(StaffModelAdmin):
         "progress",
         "duration_s",
         "playlist_path",
+        "width",
+        "height",
+        "bandwidth",
         "size_bytes",
         "view_count",
         "failure_reason",
         "created_at",
         "updated_at",
     )
+    inlines = [VodRenditionInline]
     actions = ["hide"]
 
     @admin.action(description=_("Hide selected VODs"), permissions=["change"])

@@ -291,7 +291,9 @@ def vod_rung_process(*, rendition_id: int) -> VodRendition | None:
     if rendition is None:
         return None
     vod = rendition.vod
-    if rendition.status in (VodRendition.Status.READY, VodRendition.Status.FAILED) or not vod.playlist_path:
+    if not vod.playlist_path:  # rungs are made only with the source's publication: never here
+        return rendition
+    if rendition.status in (VodRendition.Status.READY, VodRendition.Status.FAILED):
         _rung_enqueue_next(vod_id=vod.pk)
         return rendition
     VodRendition.objects.filter(pk=rendition.pk).update(
