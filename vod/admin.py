@@ -67,3 +67,32 @@ class VodAdmin(StaffModelAdmin):
             ngettext("%(count)d VOD hidden.", "%(count)d VODs hidden.", hidden) % {"count": hidden},
             messages.SUCCESS,
         )
+
+
+@admin.register(VodRendition)
+class VodRenditionAdmin(StaffModelAdmin):
+    """Every rung of every VOD: staff find the failed ones here (filter by status) with their reason."""
+
+    list_display = ("vod", "name", "status", "progress", "size_bytes", "updated_at")
+    list_filter = ("status", "name")
+    list_select_related = ("vod",)
+    search_fields = ("vod__title",)
+    readonly_fields = (
+        "vod",
+        "name",
+        "height",
+        "width",
+        "video_kbps",
+        "audio_kbps",
+        "status",
+        "progress",
+        "playlist_path",
+        "bandwidth",
+        "size_bytes",
+        "failure_reason",
+        "created_at",
+        "updated_at",
+    )
+
+    def has_add_permission(self, request):
+        return False
