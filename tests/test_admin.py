@@ -35,7 +35,7 @@ from tests.factories import (
     UserFactory,
     VodFactory,
 )
-from vod.models import Vod
+from vod.models import Vod, VodRendition
 from webhooks.models import Delivery, Endpoint
 
 OUR_APPS = (
@@ -78,6 +78,9 @@ BUILDERS: dict[type[Model], Callable[[], Model]] = {
     ViewerSample: lambda: ViewerSample.objects.create(stream=StreamFactory(), at=timezone.now(), viewers=3),
     ChatBan: lambda: chat_ban_create(user=UserFactory(), room=RoomFactory(), by=None, reason="spam"),
     Vod: VodFactory,
+    VodRendition: lambda: VodRendition.objects.create(
+        vod=VodFactory(), name="480p", height=480, video_kbps=1000, audio_kbps=96
+    ),
     Clip: lambda: Clip.objects.create(
         room=RoomFactory(), created_by=UserFactory(), title="A clip", source="live", requested_s=10
     ),

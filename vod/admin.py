@@ -3,8 +3,21 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.admin import StaffModelAdmin
-from vod.models import Vod
+from vod.models import Vod, VodRendition
 from vod.services import vod_hide
+
+
+class VodRenditionInline(admin.TabularInline):
+    """The quality ladder's rungs as the pipeline made them, with why one failed."""
+
+    model = VodRendition
+    extra = 0
+    can_delete = False
+    fields = ("name", "height", "status", "progress", "bandwidth", "size_bytes", "failure_reason")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Vod)
@@ -30,12 +43,16 @@ class VodAdmin(StaffModelAdmin):
         "progress",
         "duration_s",
         "playlist_path",
+        "width",
+        "height",
+        "bandwidth",
         "size_bytes",
         "view_count",
         "failure_reason",
         "created_at",
         "updated_at",
     )
+    inlines = [VodRenditionInline]
     actions = ["hide"]
 
     @admin.action(description=_("Hide selected VODs"), permissions=["change"])
@@ -50,3 +67,32 @@ class VodAdmin(StaffModelAdmin):
             ngettext("%(count)d VOD hidden.", "%(count)d VODs hidden.", hidden) % {"count": hidden},
             messages.SUCCESS,
         )
+
+
+@admin.register(VodRendition)
+class VodRenditionAdmin(StaffModelAdmin):
+    """Every rung of every VOD: staff find the failed ones here (filter by status) with their reason."""
+
+    list_display = ("vod", "name", "status", "progress", "size_bytes", "updated_at")
+    list_filter = ("status", "name")
+    list_select_related = ("vod",)
+    search_fields = ("vod__title",)
+    readonly_fields = (
+        "vod",
+        "name",
+        "height",
+        "width",
+        "video_kbps",
+        "audio_kbps",
+        "status",
+        "progress",
+        "playlist_path",
+        "bandwidth",
+        "size_bytes",
+        "failure_reason",
+        "created_at",
+        "updated_at",
+    )
+
+    def has_add_permission(self, request):
+        return False

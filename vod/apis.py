@@ -14,7 +14,7 @@ from chat.apis import MessageUserSerializer, archived_user
 from rooms.models import Category
 from rooms.serializers import CategoryBriefSerializer
 from vod import selectors, services
-from vod.models import Vod
+from vod.models import Vod, VodRendition
 
 DANMAKU_MAX_WINDOW_MS = 10 * 60 * 1000
 MAX_VPOS_MS = 7 * 24 * 60 * 60 * 1000
@@ -57,10 +57,23 @@ class VodOutputSerializer(serializers.Serializer):
         return selectors.vod_thumbnail_url(vod)
 
 
+class VodRenditionOutputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    height = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=VodRendition.Status.choices)
+    progress = serializers.IntegerField(min_value=0, max_value=100)
+    failure_reason = serializers.CharField()
+
+
 class VodOwnerOutputSerializer(VodOutputSerializer):
     """What the owner's dashboard also shows."""
 
     failure_reason = serializers.CharField()
+    renditions = VodRenditionOutputSerializer(
+        many=True,
+        source="renditions.all",
+        help_text=_("The quality ladder's rungs below the source, highest first, as they are made."),
+    )
 
 
 def _serializer_for(request, vod: Vod):
@@ -110,7 +123,7 @@ class VodListApi(generics.ListAPIView):
             text=found.get("q", ""),
             category_slug=found.get("category", ""),
             tag_slug=found.get("tag", ""),
-        )
+        ).prefetch_related("renditions")
 
     @extend_schema(
         parameters=[FilterSerializer],

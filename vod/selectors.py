@@ -1,4 +1,7 @@
-"""VOD reads: who sees which VOD, its playlist with playable segment URLs, its danmaku from the archive."""
+"""VOD reads: who sees which VOD, its playlists (the master of its quality ladder, and each rung's with
+playable segment URLs), its danmaku from the archive."""
+
+from collections.abc import Callable
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
@@ -9,7 +12,7 @@ from accounts.models import User
 from rooms.models import Room, Tag
 from rooms.selectors import categories_matching
 from streamlite.mongo import MESSAGES, mongo_db
-from vod.models import Vod
+from vod.models import Vod, VodRendition
 
 DANMAKU_WINDOW_LIMIT = 2000
 # The raw playlist of a published prefix never changes: keep it rather than read the store per viewer.
@@ -111,13 +114,42 @@ def vod_playable(*, vod: Vod, user: User | AnonymousUser) -> bool:
     )
 
 
-def vod_playlist(*, vod: Vod) -> str:
-    """The stored playlist with each segment line turned into a URL the browser can fetch.
+SOURCE_RUNG = "source"
+
+
+def vod_renditions_ready(*, vod: Vod) -> list[VodRendition]:
+    return list(vod.renditions.filter(status=VodRendition.Status.READY).exclude(playlist_path=""))
+
+
+def vod_master_playlist(*, vod: Vod, rung_url: Callable[[str], str]) -> str:
+    """The VOD's master playlist: its source rung and each lower rung made so far, highest first; the
+    player picks among them by bandwidth. ``rung_url`` gives a rung's media playlist URL from its name."""
+    source_bandwidth = vod.bandwidth or round(vod.size_bytes * 8 / max(1, vod.duration_s or 1))
+    variants = [(SOURCE_RUNG, vod.width, vod.height, source_bandwidth)]
+    variants += [(r.name, r.width, r.height, r.bandwidth) for r in vod_renditions_ready(vod=vod)]
+    lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    for name, width, height, bandwidth in variants:
+        attributes = [f"BANDWIDTH={max(1, bandwidth)}"]
+        if width and height:
+            attributes.append(f"RESOLUTION={width}x{height}")
+        attributes.append(f'NAME="{f"{height}p" if height else name}"')
+        lines += [f"#EXT-X-STREAM-INF:{','.join(attributes)}", rung_url(name)]
+    return "\n".join(lines) + "\n"
+
+
+def vod_rung_playlist(*, vod: Vod, name: str) -> str | None:
+    """A rung's stored media playlist with each segment line turned into a URL the browser can fetch;
+    None when the VOD has no such rung (yet).
 
     With a private S3 bucket ``storage.url`` is a presigned URL (AWS_QUERYSTRING_AUTH), so this text
     expires with them: it is served with a short max-age. Local storage gives plain MEDIA_URL paths.
     """
-    return stored_playlist(vod.playlist_path)
+    if name == SOURCE_RUNG:
+        return stored_playlist(vod.playlist_path)
+    rendition = (
+        vod.renditions.filter(name=name, status=VodRendition.Status.READY).exclude(playlist_path="").first()
+    )
+    return stored_playlist(rendition.playlist_path) if rendition else None
 
 
 def stored_playlist(path: str) -> str:

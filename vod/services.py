@@ -5,6 +5,10 @@ Django's default storage under a fresh random prefix ``vods/<vod_id>/<random>/``
 (the playlist last), and only then the Vod row is switched to that prefix in one transaction. A crash at
 any point leaves either the old state or the new one visible, never a half-done VOD; prefixes of
 abandoned runs are removed by the next run that publishes.
+
+The quality ladder: the VOD is published (and playable) from its source rung first; each lower rung is
+then a VodRendition transcoded by a task of its own, one after the other, and published the same way
+under ``<source prefix><rung>-<random>/``. A rung that fails stays failed on its own row.
 """
 
 import logging
@@ -23,7 +27,7 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,10 +35,11 @@ from accounts.activity import activity_record
 from accounts.models import ActivityLog, Plan, User
 from accounts.plans import plan_default
 from streamlite.events import send_on_commit
+from streams import ladder
 from streams.models import Stream
 from streams.services import recording_path_allowed
 from vod import media
-from vod.models import Vod
+from vod.models import Vod, VodRendition
 from vod.signals import vod_ready
 
 logger = logging.getLogger(__name__)
@@ -99,6 +104,8 @@ def vod_process(*, stream: Stream) -> Vod:
     vod = vod_for_stream(stream=stream)
     if vod.playlist_path:
         _stale_prefixes_delete(vod_id=vod.pk, keep=_prefix_of(vod.playlist_path))
+        # A run that died between publishing and queueing the ladder: queue it now (queueing is idempotent).
+        _rung_enqueue_next(vod_id=vod.pk)
         return vod
     Vod.objects.filter(pk=vod.pk).exclude(status=Vod.Status.HIDDEN).update(
         status=Vod.Status.PROCESSING, progress=0, failure_reason="", updated_at=timezone.now()
@@ -109,8 +116,9 @@ def vod_process(*, stream: Stream) -> Vod:
         probe = media.probe(source)
         with tempfile.TemporaryDirectory(prefix=_work_folder_prefix(vod.pk)) as folder:
             work = Path(folder)
-            reporter = _ProgressReporter(vod_id=vod.pk)
+            reporter = _ProgressReporter(Vod.objects.filter(pk=vod.pk, playlist_path=""))
             playlist = media.hls_write(source, work, probe, lambda done: reporter(done * ENCODE_SHARE))
+            bandwidth = media.peak_bandwidth(work, playlist)
             thumbnail = media.thumbnail_write(source, work, probe)
             prefix = f"{vod_prefix(vod.pk)}{secrets.token_hex(8)}/"
             size = _upload(work, prefix, playlist=playlist, thumbnail=thumbnail, reporter=reporter)
@@ -122,6 +130,9 @@ def vod_process(*, stream: Stream) -> Vod:
         thumbnail_path=f"{prefix}{thumbnail.name}" if thumbnail else "",
         duration_s=max(1, round(probe.duration_s)),
         size_bytes=size,
+        width=probe.width or None,
+        height=probe.height or None,
+        bandwidth=bandwidth,
     )
     if published is None or published.playlist_path != f"{prefix}{playlist.name}":
         # Deleted meanwhile, or another run published first: ours is the leftover.
@@ -144,15 +155,15 @@ def _stale_work_folders_delete(*, vod_id: int) -> None:
 class _ProgressReporter:
     """Saves the progress every few percent: often enough for a moving bar, rarely enough for the DB."""
 
-    def __init__(self, *, vod_id: int):
-        self.vod_id = vod_id
+    def __init__(self, rows: QuerySet):
+        self.rows = rows  # the row being made, while it is not published
         self.saved = 0
 
     def __call__(self, percent: float) -> None:
         value = min(99, int(percent))
         if value >= self.saved + PROGRESS_STEP:
             self.saved = value
-            Vod.objects.filter(pk=self.vod_id, playlist_path="").update(progress=value)
+            self.rows.update(progress=value)
 
 
 def _upload(folder: Path, prefix: str, *, playlist: Path, thumbnail: Path | None, reporter) -> int:
@@ -177,7 +188,15 @@ def _upload(folder: Path, prefix: str, *, playlist: Path, thumbnail: Path | None
 
 @transaction.atomic
 def _publish(
-    *, vod_id: int, playlist_path: str, thumbnail_path: str, duration_s: int, size_bytes: int
+    *,
+    vod_id: int,
+    playlist_path: str,
+    thumbnail_path: str,
+    duration_s: int,
+    size_bytes: int,
+    width: int | None,
+    height: int | None,
+    bandwidth: int,
 ) -> Vod | None:
     vod = Vod.objects.select_for_update().filter(pk=vod_id).first()
     if vod is None or vod.playlist_path:
@@ -186,6 +205,8 @@ def _publish(
     vod.thumbnail.name = thumbnail_path
     vod.duration_s = duration_s
     vod.size_bytes = size_bytes
+    vod.width, vod.height, vod.bandwidth = width, height, bandwidth
+    _ladder_create(vod=vod)
     vod.progress = 100
     vod.failure_reason = ""
     # A VOD its owner or staff hid while it was processing stays hidden; it is processed all the same.
@@ -211,6 +232,162 @@ def vod_fail_for_stream(*, stream_id: int, reason: str) -> None:
     vod = Vod.objects.filter(stream_id=stream_id).first()
     if vod is not None:
         vod_fail(vod=vod, reason=reason)
+
+
+# ---- the quality ladder below the source rung ----
+
+
+def _ladder_create(*, vod: Vod) -> None:
+    """The VOD's rungs below its source, waiting; their transcoding is queued once this commits."""
+    if not vod.height:
+        return
+    for rung in ladder.ladder_rungs(source_height=vod.height):
+        VodRendition.objects.get_or_create(
+            vod=vod,
+            name=rung.name,
+            defaults={"height": rung.height, "video_kbps": rung.video_kbps, "audio_kbps": rung.audio_kbps},
+        )
+    _rung_enqueue_next(vod_id=vod.pk)
+
+
+def _rung_enqueue_next(*, vod_id: int) -> None:
+    transaction.on_commit(lambda: _rung_enqueue_next_now(vod_id=vod_id))
+
+
+def _rung_enqueue_next_now(*, vod_id: int) -> None:
+    # The lowest rung first: the quickest to make, and what a viewer on a slow connection is waiting for.
+    # One rung at a time, so a VOD's ladder never takes more than one core from live streams.
+    rendition = (
+        VodRendition.objects.filter(
+            vod_id=vod_id, status__in=[VodRendition.Status.PENDING, VodRendition.Status.PROCESSING]
+        )
+        .order_by("height")
+        .first()
+    )
+    if rendition is not None:
+        from vod.tasks import vod_rung_process as vod_rung_process_task  # tasks import this module
+
+        vod_rung_process_task.delay(rendition_id=rendition.pk)
+
+
+def _rung_work_folder_prefix(rendition: VodRendition) -> str:
+    return f"vodrung-{rendition.pk}-"
+
+
+def _rung_source_playlist(vod: Vod) -> str:
+    try:
+        with default_storage.open(vod.playlist_path, "rb") as playlist:
+            return playlist.read().decode()
+    except FileNotFoundError as missing:
+        raise media.MediaError(_("The VOD's video is missing.")) from missing
+    except STORAGE_ERRORS as error:
+        raise VodStorageError(str(error)) from error
+
+
+def vod_rung_process(*, rendition_id: int) -> VodRendition | None:
+    """Transcode one rung of a ready VOD from its recording, publish it, and queue the next rung.
+    Idempotent: a published rung is left alone. Bad input fails the rung only; the VOD plays on."""
+    rendition = VodRendition.objects.select_related("vod", "vod__stream").filter(pk=rendition_id).first()
+    if rendition is None:
+        return None
+    vod = rendition.vod
+    if not vod.playlist_path:  # rungs are made only with the source's publication: never here
+        return rendition
+    if rendition.status in (VodRendition.Status.READY, VodRendition.Status.FAILED):
+        _rung_enqueue_next(vod_id=vod.pk)
+        return rendition
+    VodRendition.objects.filter(pk=rendition.pk).update(
+        status=VodRendition.Status.PROCESSING, progress=0, updated_at=timezone.now()
+    )
+    for folder in Path(tempfile.gettempdir()).glob(f"{_rung_work_folder_prefix(rendition)}*"):
+        shutil.rmtree(folder, ignore_errors=True)
+    rung = ladder.Rung(rendition.name, rendition.height, rendition.video_kbps, rendition.audio_kbps)
+    try:
+        if vod.stream is None:
+            raise media.MediaError(_("The stream of this VOD is gone."))
+        source = recording_of(vod.stream)
+        probe = media.probe(source)
+        boundaries = media.segment_boundaries(_rung_source_playlist(vod))
+        with tempfile.TemporaryDirectory(prefix=_rung_work_folder_prefix(rendition)) as folder:
+            work = Path(folder)
+            reporter = _ProgressReporter(VodRendition.objects.filter(pk=rendition.pk, playlist_path=""))
+            playlist = media.rung_write(
+                source, work, probe, rung, boundaries, lambda done: reporter(done * 99)
+            )
+            bandwidth = media.peak_bandwidth(work, playlist)
+            prefix = f"{_prefix_of(vod.playlist_path)}{_rung_folder(rung.name)}{secrets.token_hex(8)}/"
+            size = _upload(work, prefix, playlist=playlist, thumbnail=None, reporter=lambda _percent: None)
+    except media.MediaError as error:
+        logger.warning("vod %s rung %s failed: %s", vod.pk, rung.name, error)
+        vod_rung_fail(rendition_id=rendition.pk, reason=str(error))
+        _rung_enqueue_next(vod_id=vod.pk)
+        return VodRendition.objects.filter(pk=rendition.pk).first()
+    width = round(probe.width * rung.height / probe.height / 2) * 2 if probe.height else None
+    published = _rung_publish(
+        rendition_id=rendition.pk,
+        playlist_path=f"{prefix}{playlist.name}",
+        width=width,
+        bandwidth=bandwidth,
+        size_bytes=size,
+    )
+    if published is None or published.playlist_path != f"{prefix}{playlist.name}":
+        _prefix_delete(prefix, quiet=True)
+    else:
+        _stale_rung_prefixes_delete(vod=vod, name=rung.name, keep=prefix)
+    _rung_enqueue_next(vod_id=vod.pk)
+    return published
+
+
+def _rung_folder(name: str) -> str:
+    """The start of a rung's folder name under the source's prefix; its runs differ by a random tail."""
+    return f"{name}-"
+
+
+@transaction.atomic
+def _rung_publish(
+    *, rendition_id: int, playlist_path: str, width: int | None, bandwidth: int, size_bytes: int
+) -> VodRendition | None:
+    rendition = VodRendition.objects.select_for_update().filter(pk=rendition_id).first()
+    if rendition is None or rendition.playlist_path:
+        return rendition
+    rendition.playlist_path = playlist_path
+    rendition.width = width
+    rendition.bandwidth = bandwidth
+    rendition.size_bytes = size_bytes
+    rendition.status = VodRendition.Status.READY
+    rendition.progress = 100
+    rendition.failure_reason = ""
+    rendition.save()
+    Vod.objects.filter(pk=rendition.vod_id).update(size_bytes=F("size_bytes") + size_bytes)
+    return rendition
+
+
+def _stale_rung_prefixes_delete(*, vod: Vod, name: str, keep: str) -> None:
+    """Remove what abandoned runs of this rung left beside the published one."""
+    root = _prefix_of(vod.playlist_path)
+    try:
+        directories, _files = default_storage.listdir(root)
+    except (FileNotFoundError, *STORAGE_ERRORS) as error:
+        logger.warning("could not list %s: %s", root, error)
+        return
+    for directory in directories:
+        if directory.startswith(_rung_folder(name)) and f"{root}{directory}/" != keep:
+            _prefix_delete(f"{root}{directory}/", quiet=True)
+
+
+def vod_rung_fail(*, rendition_id: int, reason: str) -> None:
+    """Record why a rung failed; a published rung is never turned into a failure."""
+    VodRendition.objects.filter(pk=rendition_id, playlist_path="").update(
+        status=VodRendition.Status.FAILED, failure_reason=reason, updated_at=timezone.now()
+    )
+
+
+def vod_rung_fail_and_go_on(*, rendition_id: int, reason: str) -> None:
+    """The rung task's last word (retries ran out, time limit): the rung fails, the next one is queued."""
+    vod_rung_fail(rendition_id=rendition_id, reason=reason)
+    vod_id = VodRendition.objects.filter(pk=rendition_id).values_list("vod_id", flat=True).first()
+    if vod_id is not None:
+        _rung_enqueue_next(vod_id=vod_id)
 
 
 def _prefix_of(path: str) -> str:
@@ -292,8 +469,15 @@ def vod_update(*, vod: Vod, changes: dict[str, Any]) -> Vod:
 
 @transaction.atomic
 def vod_retry(*, vod: Vod) -> Vod:
-    """Process a failed VOD again (its stream's recording must still be known)."""
+    """Process a failed VOD again (its stream's recording must still be known), or a ready VOD's failed
+    rungs."""
     vod = Vod.objects.select_for_update().get(pk=vod.pk)
+    failed_rungs = vod.renditions.filter(status=VodRendition.Status.FAILED)
+    if vod.playlist_path and failed_rungs.exists():
+        # The VOD plays; only the rungs that failed are made again.
+        failed_rungs.update(status=VodRendition.Status.PENDING, progress=0, failure_reason="")
+        _rung_enqueue_next(vod_id=vod.pk)
+        return vod
     if vod.status != Vod.Status.FAILED:
         raise ValidationError(_("Only a failed VOD can be retried."), code="not_failed")
     if vod.stream_id is None:

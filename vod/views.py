@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -17,6 +18,8 @@ from vod.services import STORAGE_ERRORS, vod_update
 # Well below the presigned URLs' lifetime (AWS_QUERYSTRING_EXPIRE), so a cached playlist never lists
 # segment URLs that have already expired.
 PLAYLIST_MAX_AGE_S = 300
+# Short: a rung finished meanwhile is in the next player's master playlist.
+MASTER_PLAYLIST_MAX_AGE_S = 10
 
 
 def _render_detail(request: HttpRequest, vod, *, edit_form: VodEditForm | None = None) -> HttpResponse:
@@ -60,17 +63,36 @@ def vod_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("vod_detail", pk=vod.pk)
 
 
-@require_GET
-def vod_playlist(request: HttpRequest, pk: int) -> HttpResponse:
+def _playable_or_404(request: HttpRequest, pk: int):
     vod = selectors.vod_visible(pk=pk, user=request.user)
     if vod is None or not selectors.vod_playable(vod=vod, user=request.user):
         raise Http404
+    return vod
+
+
+@require_GET
+def vod_playlist(request: HttpRequest, pk: int) -> HttpResponse:
+    """The master playlist: rungs are added as they are made, so players starting later see more."""
+    vod = _playable_or_404(request, pk)
+    text = selectors.vod_master_playlist(
+        vod=vod, rung_url=lambda name: reverse("vod_rung_playlist", args=[vod.pk, name])
+    )
+    response = HttpResponse(text, content_type="application/vnd.apple.mpegurl")
+    patch_cache_control(response, private=True, max_age=MASTER_PLAYLIST_MAX_AGE_S)
+    return response
+
+
+@require_GET
+def vod_rung_playlist(request: HttpRequest, pk: int, name: str) -> HttpResponse:
+    vod = _playable_or_404(request, pk)
     try:
-        text = selectors.vod_playlist(vod=vod)
+        text = selectors.vod_rung_playlist(vod=vod, name=name)
     except FileNotFoundError as missing:
         raise Http404 from missing
     except STORAGE_ERRORS:
         return HttpResponse("video store unavailable", status=503, content_type="text/plain")
+    if text is None:
+        raise Http404
     response = HttpResponse(text, content_type="application/vnd.apple.mpegurl")
     patch_cache_control(response, private=True, max_age=PLAYLIST_MAX_AGE_S)
     return response

@@ -1,6 +1,7 @@
 // The live player of room pages and the dashboard preview: hls.js (static/vendor/hls.min.js, loaded
 // before this module) with low-latency settings, Safari's native HLS otherwise.
 import { PlayerControls } from "./player_controls.js";
+import { QualityMenu } from "./quality_menu.js";
 import { fetchRoom, formatUptime, watchRoomState } from "./room_state.js";
 
 const RETRY_MS = 2000;
@@ -66,6 +67,7 @@ class LivePlayer {
     const Hls = window.Hls;
     if (Hls && Hls.isSupported()) {
       this.hls = new Hls(HLS_CONFIG);
+      this.quality = new QualityMenu(this.root, this.hls, Hls);
       this.hls.on(Hls.Events.MANIFEST_PARSED, () => this.play());
       this.hls.on(Hls.Events.ERROR, (_event, data) => this.onHlsError(Hls, data));
       this.hls.loadSource(this.url);

@@ -9,7 +9,14 @@ const STATUS_LABELS = {
   failed: () => gettext("Failed"),
   hidden: () => gettext("Hidden"),
 };
+const RUNG_STATUS_LABELS = {
+  pending: () => gettext("waiting"),
+  processing: () => gettext("processing"),
+  ready: () => gettext("ready"),
+  failed: () => gettext("failed"),
+};
 const LOCALE = document.documentElement.lang || undefined;
+const rungBusy = (rung) => rung.status === "pending" || rung.status === "processing";
 
 function csrfToken() {
   const field = document.querySelector("input[name=csrfmiddlewaretoken]");
@@ -51,7 +58,7 @@ class VodDashboard {
     try {
       const page = await api(this.root.dataset.listUrl);
       this.render(page.results);
-      busy = page.results.some((vod) => vod.status === "processing");
+      busy = page.results.some((vod) => vod.status === "processing" || (vod.renditions || []).some(rungBusy));
     } catch {
       // A failed poll is retried on the next one.
     }
@@ -82,10 +89,11 @@ class VodDashboard {
     row.querySelector("[data-vod-percent]").textContent =
       vod.status === "processing" ? new Intl.NumberFormat(LOCALE, { style: "percent" }).format(vod.progress / 100) : "";
     row.querySelector("[data-vod-reason]").textContent = vod.status === "failed" ? vod.failure_reason : "";
+    this.renderRungs(row.querySelector("[data-vod-rungs]"), vod.renditions || []);
     const show = (action, visible) => (row.querySelector(`[data-vod-action=${action}]`).hidden = !visible);
     show("hide", vod.status === "ready");
     show("publish", vod.status === "hidden" && vod.hls_url !== null);
-    show("retry", vod.status === "failed");
+    show("retry", vod.status === "failed" || (vod.renditions || []).some((rung) => rung.status === "failed"));
     row.querySelectorAll("[data-vod-action]").forEach((button) =>
       button.addEventListener("click", () => this.act(vod, button.dataset.vodAction, row)),
     );
@@ -96,6 +104,24 @@ class VodDashboard {
       this.run(api(this.vodUrl(vod.id), { method: "PATCH", body: { title: form.elements[0].value } }));
     });
     return row;
+  }
+
+  /** The quality ladder's rungs below the source, each with its state; a failed one says why. */
+  renderRungs(list, rungs) {
+    list.hidden = rungs.length === 0;
+    const percent = new Intl.NumberFormat(LOCALE, { style: "percent" });
+    list.replaceChildren(
+      ...rungs.map((rung) => {
+        const item = document.createElement("li");
+        item.className = "vod-rungs__rung";
+        item.dataset.rung = rung.name;
+        item.dataset.status = rung.status;
+        const state = rung.status === "processing" ? percent.format(rung.progress / 100) : RUNG_STATUS_LABELS[rung.status]?.() || rung.status;
+        const reason = rung.status === "failed" && rung.failure_reason ? ` (${rung.failure_reason})` : "";
+        item.textContent = `${rung.name} · ${state}${reason}`;
+        return item;
+      }),
+    );
   }
 
   act(vod, action, row) {

@@ -4,6 +4,7 @@
 import { bindDanmakuControls, DanmakuLayer, DanmakuSettings } from "./danmaku.js";
 import { emoteMapLoad } from "./emotes.js";
 import { PlayerControls } from "./player_controls.js";
+import { QualityMenu } from "./quality_menu.js";
 
 const WINDOW_MS = 30_000;
 const TICK_MS = 200;
@@ -118,6 +119,7 @@ class VodPlayer {
     const Hls = window.Hls;
     if (Hls && Hls.isSupported()) {
       const hls = new Hls();
+      this.quality = new QualityMenu(this.root.querySelector("[data-player-box]"), hls, Hls);
       hls.on(Hls.Events.ERROR, (_event, data) => {
         if (data.fatal && data.type === Hls.ErrorTypes.MEDIA_ERROR) hls.recoverMediaError();
         else if (data.fatal && data.type === Hls.ErrorTypes.NETWORK_ERROR) hls.startLoad();

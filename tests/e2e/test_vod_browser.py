@@ -143,7 +143,7 @@ def test_a_streamed_session_becomes_a_ready_vod(ingest, publishers):  # noqa: F8
     )
     assert (vod.status, vod.failure_reason) == (Vod.Status.READY, "")
     assert vod.stream.room_id == room.pk and vod.duration_s >= 3
-    with urlopen(f"{ingest.web_url}/vods/{vod.pk}/playlist.m3u8", timeout=10) as playlist:  # noqa: S310
+    with urlopen(f"{ingest.web_url}/vods/{vod.pk}/playlist/source.m3u8", timeout=10) as playlist:  # noqa: S310
         text = playlist.read().decode()
     assert "#EXT-X-ENDLIST" in text and ".ts" in text
     stored = Path(os.environ["MEDIA_ROOT"]) / vod.playlist_path

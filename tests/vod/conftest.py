@@ -27,7 +27,8 @@ def ffmpeg_recording(
     path: Path, *, seconds: float = 3, video: str = "libx264", audio: str = "aac", size: str = "320x240"
 ) -> Path:
     """A real FLV like nginx-rtmp writes: lavfi test pattern and a sine tone."""
-    fast = ["-preset", "ultrafast", "-g", "25"] if video == "libx264" else []
+    # As OBS sends it: 4:2:0, the chroma browsers decode.
+    fast = ["-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p"] if video == "libx264" else []
     subprocess.run(
         ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
          "-f", "lavfi", "-i", f"testsrc=size={size}:rate=25:duration={seconds}",

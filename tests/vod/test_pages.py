@@ -41,12 +41,14 @@ def test_playlist_of_an_unprocessed_or_unknown_vod_is_not_found(client):
     vod = VodFactory(status=Vod.Status.PROCESSING)
     client.force_login(vod.room.owner)
     assert client.get(f"/vods/{vod.pk}/playlist.m3u8").status_code == 404
+    assert client.get(f"/vods/{vod.pk}/playlist/source.m3u8").status_code == 404
     assert client.get("/vods/999999/playlist.m3u8").status_code == 404
 
 
-def test_a_playlist_missing_from_the_store_is_not_found(client):
+def test_a_playlist_missing_from_the_store_or_a_rung_not_made_is_not_found(client):
     vod = VodFactory(playlist_path="vods/1/gone/index.m3u8")
-    assert client.get(f"/vods/{vod.pk}/playlist.m3u8").status_code == 404
+    assert client.get(f"/vods/{vod.pk}/playlist/source.m3u8").status_code == 404
+    assert client.get(f"/vods/{vod.pk}/playlist/720p.m3u8").status_code == 404
 
 
 def test_dashboard_has_the_vod_section_for_the_owners_room(client):

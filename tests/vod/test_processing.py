@@ -17,7 +17,7 @@ from django.test import Client
 from tests.factories import RoomFactory, StreamFactory
 from vod import services
 from vod.models import Vod
-from vod.selectors import vod_playlist
+from vod.selectors import vod_rung_playlist
 from vod.tasks import MAX_RETRIES, vod_process
 
 pytestmark = pytest.mark.django_db
@@ -198,7 +198,7 @@ def test_progress_is_saved_as_processing_goes(recorded_stream, monkeypatch):
 
     def spy(self, percent):
         original(self, percent)
-        seen.append(Vod.objects.values_list("progress", flat=True).get(pk=self.vod_id))
+        seen.append(Vod.objects.values_list("progress", flat=True).get(stream=stream))
 
     monkeypatch.setattr(services._ProgressReporter, "__call__", spy)
     services.vod_process(stream=stream)
@@ -219,7 +219,9 @@ class TestS3:
         assert vod.playlist_path in keys and vod.thumbnail.name in keys
         assert all(key.startswith(vod.playlist_path.rsplit("/", 1)[0]) for key in keys)
 
-        response = Client().get(f"/vods/{vod.pk}/playlist.m3u8")
+        master = Client().get(f"/vods/{vod.pk}/playlist.m3u8").content.decode()
+        assert segment_names(master) == [f"/vods/{vod.pk}/playlist/source.m3u8"]
+        response = Client().get(f"/vods/{vod.pk}/playlist/source.m3u8")
         assert response.status_code == 200
         assert response["Content-Type"] == "application/vnd.apple.mpegurl"
         urls = segment_names(response.content.decode())
@@ -288,7 +290,10 @@ class TestS3:
 
 def test_served_playlist_points_local_segments_at_media_url(recorded_stream):
     vod = services.vod_process(stream=recorded_stream())
-    assert all(url.startswith(f"/media/vods/{vod.pk}/") for url in segment_names(vod_playlist(vod=vod)))
+    assert all(
+        url.startswith(f"/media/vods/{vod.pk}/")
+        for url in segment_names(vod_rung_playlist(vod=vod, name="source"))
+    )
 
 
 def test_followers_are_notified_once_the_vod_is_ready(
