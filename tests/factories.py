@@ -4,6 +4,7 @@ import factory
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.services import site_settings_get
 from chat.presence import room_live_announce
 from rooms.models import Category, Follow, Room, StreamKey, Tag
 from streams.models import RoomRecord, Stream
@@ -105,3 +106,10 @@ class VodFactory(factory.django.DjangoModelFactory):
     title = factory.Sequence(lambda n: f"VOD {n}")
     status = Vod.Status.READY
     duration_s = 3600
+
+
+def ladder_use(rungs) -> None:
+    """Staff's ladder in the site settings (what streams.ladder reads), for this test."""
+    site = site_settings_get()
+    site.ladder = "\n".join(f"{r.name} {r.height} {r.video_kbps} {r.audio_kbps}" for r in rungs)
+    site.save()

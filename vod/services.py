@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 
 from accounts.activity import activity_record
 from accounts.models import ActivityLog, Plan, User
-from accounts.plans import plan_default
+from accounts.plans import plan_default, user_plan
 from streamlite.events import send_on_commit
 from streams import ladder
 from streams.models import Stream
@@ -240,6 +240,10 @@ def vod_fail_for_stream(*, stream_id: int, reason: str) -> None:
 def _ladder_create(*, vod: Vod) -> None:
     """The VOD's rungs below its source, waiting; their transcoding is queued once this commits."""
     if not vod.height:
+        return
+    # The gates of the live ladder hold for VODs too: the room's switch and the owner's plan.
+    room = vod.room
+    if not room.ladder_enabled or not user_plan(user=room.owner).quality_ladder:
         return
     for rung in ladder.ladder_rungs(source_height=vod.height):
         VodRendition.objects.get_or_create(

@@ -9,11 +9,10 @@ import uuid
 
 import pytest
 
-from streams import ladder
 from streams.ladder import Rung
 from tests.e2e.conftest import REPO_ROOT, free_port, running_daphne, shared_database_url
 from tests.e2e.test_player_browser import chromium  # noqa: F401 (fixture)
-from tests.factories import StreamFactory, VodFactory
+from tests.factories import StreamFactory, VodFactory, ladder_use
 from vod.models import Vod, VodRendition
 from vod.services import vod_process
 
@@ -53,7 +52,7 @@ def test_the_ladder_plays_adaptively_drops_when_throttled_and_a_pinned_rung_surv
     settings,
     tmp_path,
 ):
-    monkeypatch.setattr(ladder, "DEFAULT_LADDER", LADDER)
+    ladder_use(LADDER)
     settings.VOD_HLS_SEGMENT_S = 2
     recordings = tmp_path / "recordings"
     recordings.mkdir()

@@ -11,8 +11,8 @@ from django.core.files.storage import default_storage
 from django.test import Client
 from rest_framework.test import APIClient
 
-from streams import ladder
 from streams.ladder import Rung
+from tests.factories import VodFactory, ladder_use
 from vod import media, services
 from vod.models import Vod, VodRendition
 
@@ -24,7 +24,7 @@ SMALL_LADDER = (Rung("240p", 240, 300, 64), Rung("160p", 160, 150, 48))
 @pytest.fixture
 def small_ladder(monkeypatch, settings):
     """Two small rungs and 1 s segments: a 640x360 source gives three rungs of several segments each."""
-    monkeypatch.setattr(ladder, "DEFAULT_LADDER", SMALL_LADDER)
+    ladder_use(SMALL_LADDER)
     settings.VOD_HLS_SEGMENT_S = 1
 
 
@@ -119,7 +119,7 @@ def test_a_rung_that_fails_leaves_the_others_and_the_source_playing_and_says_why
     monkeypatch, small_ladder, recorded_stream, celery_eager, django_capture_on_commit_callbacks, tmp_path
 ):
     # x264 refuses 4:2:0 pictures of an odd height: a real encoder failure on one rung.
-    monkeypatch.setattr(ladder, "DEFAULT_LADDER", (Rung("241p", 241, 300, 64), Rung("160p", 160, 150, 48)))
+    ladder_use((Rung("241p", 241, 300, 64), Rung("160p", 160, 150, 48)))
     vod = ladder_run(recorded_stream(seconds=2, size="640x360"), django_capture_on_commit_callbacks)
 
     failed, made = vod.renditions.all()
@@ -196,3 +196,18 @@ class TestS3:
         text = Client().get(f"/vods/{vod.pk}/playlist/160p.m3u8").content.decode()
         urls = variant_urls(text)
         assert urls and all(url.startswith(moto.endpoint) and "Signature=" in url for url in urls)
+
+
+@pytest.mark.parametrize("gate", ["room", "plan"])
+def test_a_room_with_its_ladder_off_or_a_plan_without_it_gets_the_source_only(small_ladder, gate):
+    from accounts.models import Plan
+    from accounts.plans import user_plan_set
+
+    vod = VodFactory(status=Vod.Status.READY, height=360, width=640)
+    if gate == "room":
+        vod.room.ladder_enabled = False
+        vod.room.save(update_fields=["ladder_enabled"])
+    else:
+        user_plan_set(user=vod.room.owner, plan=Plan.objects.create(name="no ladder", quality_ladder=False))
+    services._ladder_create(vod=vod)
+    assert not VodRendition.objects.filter(vod=vod).exists()
