@@ -24,7 +24,11 @@ export TEST_TMP="$dir" STATIC_ROOT="$dir/static" MEDIA_ROOT="$dir/media"
 .venv/bin/python manage.py compilemessages -v0 --ignore=.venv --ignore=node_modules
 .venv/bin/python manage.py collectstatic --noinput -v0
 # The whole suite runs on TEST_WORKERS pytest-xdist workers, each with its own Redis, MongoDB database,
-# PostgreSQL test database and folders (tests/parallel.py, docs/testing.md); chosen tests run in this one
-# process unless TEST_WORKERS says otherwise.
-workers=${TEST_WORKERS:-$([ $# -eq 0 ] && echo 4 || echo 0)}
+# PostgreSQL test database and folders (tests/parallel.py, docs/testing.md); tests chosen by path run in
+# this one process unless TEST_WORKERS says otherwise.
+workers=4
+for arg in "$@"; do
+  case $arg in tests | tests/* | ./tests*) workers=0 ;; esac
+done
+workers=${TEST_WORKERS:-$workers}
 .venv/bin/python -m pytest -p tests.parallel -n "$workers" --dist loadgroup "$@"
