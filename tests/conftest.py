@@ -16,7 +16,8 @@ def pytest_configure(config):
 def pytest_collection_modifyitems(config, items):
     """Under xdist (--dist loadgroup): the tests of a module sharing a module-scoped fixture (an nginx, a
     Daphne, a site of several nodes) go to one worker, which starts it once; and the end-to-end tests,
-    the long ones, start first so that the short ones fill the workers up at the end."""
+    the long ones, come first within pytest-django's order (which sorts after this hook, stably) so
+    that short tests fill the workers up at the end."""
     if not XDIST_WORKER:
         return
     for item in items:

@@ -41,7 +41,7 @@ def _redis_start(folder: Path) -> int:
              "--dir", str(folder), "--logfile", str(folder / "redis.log"), "--pidfile", str(folder / "redis.pid")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120
         while _redis.poll() is None and time.monotonic() < deadline:
             if _answers(port):
                 return port
