@@ -8,7 +8,14 @@ scripts/bootstrap.sh
 .venv/bin/lint-imports --no-cache >/dev/null || { .venv/bin/lint-imports --no-cache; exit 1; }
 dir=$(mktemp -d /tmp/streamlite-test.XXXXXX)
 export PG_PORT=${PG_PORT:-55433} REDIS_PORT=${REDIS_PORT:-56380} MONGO_PORT=${MONGO_PORT:-57017}
-cleanup() { scripts/services.sh stop "$dir"; rm -rf "$dir"; }
+cleanup() {
+  # The Redis of each xdist worker (tests/parallel.py), should a worker have died without stopping it.
+  for pidfile in "$dir"/*/redis.pid; do
+    [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
+  done
+  scripts/services.sh stop "$dir"
+  rm -rf "$dir"
+}
 trap cleanup EXIT
 service_env=$(scripts/services.sh start "$dir" --postgres)
 eval "$service_env"
@@ -16,4 +23,12 @@ export DEBUG=0 SECRET_KEY=test-secret-key-of-at-least-thirty-two-bytes RTMP_HOOK
 export TEST_TMP="$dir" STATIC_ROOT="$dir/static" MEDIA_ROOT="$dir/media"
 .venv/bin/python manage.py compilemessages -v0 --ignore=.venv --ignore=node_modules
 .venv/bin/python manage.py collectstatic --noinput -v0
-.venv/bin/python -m pytest "$@"
+# The whole suite runs on TEST_WORKERS pytest-xdist workers, each with its own Redis, MongoDB database,
+# PostgreSQL test database and folders (tests/parallel.py, docs/testing.md); tests chosen by path run in
+# this one process unless TEST_WORKERS says otherwise.
+workers=4
+for arg in "$@"; do
+  case $arg in tests | tests/* | ./tests*) workers=0 ;; esac
+done
+workers=${TEST_WORKERS:-$workers}
+.venv/bin/python -m pytest -p tests.parallel -n "$workers" --dist loadgroup "$@"

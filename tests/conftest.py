@@ -1,4 +1,33 @@
+import os
+
 import pytest
+
+# Set in each pytest-xdist worker; scripts/test.sh runs the whole suite on several (tests/parallel.py).
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
+def pytest_configure(config):
+    # Workers sharing one Redis would flush each other's cache and hear each other's chat.
+    if getattr(config.option, "numprocesses", None) and not config.pluginmanager.has_plugin("tests.parallel"):
+        raise pytest.UsageError("pytest -n needs -p tests.parallel (scripts/test.sh passes it)")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Under xdist (--dist loadgroup): the tests of a module sharing a module-scoped fixture (an nginx, a
+    Daphne, a site of several nodes) go to one worker, which starts it once; and the end-to-end tests,
+    the long ones, come first within pytest-django's order (which sorts after this hook, stably) so
+    that short tests fill the workers up at the end."""
+    if not XDIST_WORKER:
+        return
+    for item in items:
+        fixture_defs = getattr(item, "_fixtureinfo", None)
+        scopes = {
+            d.scope for defs in (fixture_defs.name2fixturedefs.values() if fixture_defs else ()) for d in defs
+        }
+        if "module" in scopes and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
 
 
 @pytest.fixture(autouse=True)

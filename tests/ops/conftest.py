@@ -29,7 +29,7 @@ class Server:
         self.port = port
         with log.open("ab") as out:
             self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 180  # a loaded machine starts it slowly
         while not _answers(port):
             if time.monotonic() > deadline or self.process.poll() is not None:
                 pytest.fail(f"{command[0]} did not start:\n{log.read_text()[-2000:]}")

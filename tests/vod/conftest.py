@@ -95,7 +95,7 @@ class Moto:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 180  # a loaded machine starts it slowly
         while not _port_open(self.port):
             if time.monotonic() > deadline or self.process.poll() is not None:
                 pytest.fail(f"moto_server did not start:\n{self.log.read_text()[-2000:]}")
