@@ -26,9 +26,15 @@ export TEST_TMP="$dir" STATIC_ROOT="$dir/static" MEDIA_ROOT="$dir/media"
 # The whole suite runs on TEST_WORKERS pytest-xdist workers, each with its own Redis, MongoDB database,
 # PostgreSQL test database and folders (tests/parallel.py, docs/testing.md); tests chosen by path run in
 # this one process unless TEST_WORKERS says otherwise.
-workers=4
+workers=3
 for arg in "$@"; do
   case $arg in tests | tests/* | ./tests*) workers=0 ;; esac
 done
 workers=${TEST_WORKERS:-$workers}
-.venv/bin/python -m pytest -p tests.parallel -n "$workers" --dist loadgroup "$@"
+if [ "$workers" = 0 ]; then
+  .venv/bin/python -m pytest -p tests.parallel -n 0 "$@"
+else
+  # Tests that hold the machine to goals of their own (the soak) run alone, after the parallel part.
+  .venv/bin/python -m pytest -p tests.parallel -n "$workers" --dist loadgroup -m "not whole_machine" "$@"
+  .venv/bin/python -m pytest -p tests.parallel -n 0 -m whole_machine "$@"
+fi

@@ -11,7 +11,7 @@ import pytest
 from tests.e2e.conftest import REPO_ROOT
 
 # It measures the stack as `make run` starts it: such tests run one after another, on one worker.
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("whole_machine")]
+pytestmark = [pytest.mark.e2e, pytest.mark.whole_machine]
 
 SHORT = {
     "SOAK_SECONDS": "60",
