@@ -81,6 +81,9 @@ def test_a_ready_vod_queues_the_followers_alert_only_when_committed(broker):
             thumbnail_path="",
             duration_s=5,
             size_bytes=1,
+            width=None,
+            height=None,
+            bandwidth=0,
         )
 
     rolled_back(lambda: publish(VodFactory(status="processing")))

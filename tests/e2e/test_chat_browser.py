@@ -185,7 +185,8 @@ def test_a_dropped_connection_comes_back_and_fills_the_gap_without_repeats(daphn
         wait_acknowledged(writer, text)
     reader.evaluate("window.blockSockets = false")
 
-    reader.wait_for_selector("[data-chat-status][data-state=connected]", timeout=20_000)
+    # The client's backoff reaches 15 s while the sockets are blocked; then the connection itself.
+    reader.wait_for_selector("[data-chat-status][data-state=connected]", timeout=40_000)
     reader.wait_for_selector("#chat .chat__text:text-is('missed two')", timeout=10_000)
     shown = reader.eval_on_selector_all("#chat .chat__text", "els => els.map(el => el.textContent)")
     assert shown == ["before the drop", "missed one", "missed two"]

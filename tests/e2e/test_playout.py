@@ -116,7 +116,10 @@ async def danmaku_round(ingest, room: Room, user) -> list[dict]:
     ) as socket:
         frame = {"type": "danmaku", "text": "first!", "mode": "scroll", "client_id": "d1"}
         await socket.send(json.dumps(frame))
-        while not any(event["type"] in ("danmaku", "error") for event in events):
+        # Its own danmaku may come back before the ack: read until the ack (or an error) is in too.
+        while not any(event["type"] in ("ack", "error") for event in events) or not any(
+            event["type"] in ("danmaku", "error") for event in events
+        ):
             data = json.loads(await asyncio.wait_for(socket.recv(), timeout=10))
             events.extend(data["events"] if data["type"] == "batch" else [data])
     return events

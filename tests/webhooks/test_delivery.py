@@ -67,7 +67,14 @@ def test_vod_ready_is_delivered(receiver, endpoint_for):
     endpoint_for(vod.room.owner, ["vod.ready"])
     with transaction.atomic():
         vod_services._publish(
-            vod_id=vod.pk, playlist_path="v/x.m3u8", thumbnail_path="v/x.jpg", duration_s=60, size_bytes=1
+            vod_id=vod.pk,
+            playlist_path="v/x.m3u8",
+            thumbnail_path="v/x.jpg",
+            duration_s=60,
+            size_bytes=1,
+            width=None,
+            height=None,
+            bandwidth=0,
         )
     [request] = receiver.requests
     assert request["signed"]
