@@ -103,10 +103,11 @@ class Frame:
     """What a socket is sent: the text, written unchanged to every socket of the room, and the range of
     room seqs in it, so a socket that already has some of them is sent only the rest."""
 
-    __slots__ = ("text", "first", "last", "resume", "_events")
+    __slots__ = ("text", "first", "last", "resume", "refill", "_events")
 
     def __init__(self, text: str, first: int = 0, last: int = 0, *, events=None, resume: bool = False):
         self.text, self.first, self.last, self.resume, self._events = text, first, last, resume, events
+        self.refill = False
 
     @classmethod
     def of(cls, events: list[dict], *, resume: bool = False) -> "Frame":
@@ -124,7 +125,9 @@ class Frame:
 
     def text_for(self, socket: "Socket") -> str | None:
         """The frame as ``socket`` must get it, None when it has every event already."""
-        if not self.last or self.first > socket.last_seq and not self.resume:
+        # A refill after a pub/sub outage is sent whole: live frames may have resumed before it, past the
+        # events it brings back (clients drop repeats by id and seq).
+        if not self.last or self.refill or self.first > socket.last_seq and not self.resume:
             return self.text
         kept = [event for event in self.events() if socket.wants(event, resume=self.resume)]
         return chat_events.batch_frame(kept) if kept else None
@@ -359,7 +362,7 @@ class Hub:
     async def _refill(self) -> None:
         """Back on pub/sub after losing it: the events published meanwhile never reached the local sockets,
         which would not know it (they resume only after a reconnect). So each local room gets its recent
-        list again; each socket is sent only what it lacks."""
+        list again, whole (live frames may have come back first); clients drop repeats by id/seq."""
         room_ids = list(self.rooms)
         async with self.chat_redis.pipeline(transaction=False) as pipe:
             for room_id in room_ids:
@@ -369,6 +372,7 @@ class Hub:
             if not raw:
                 continue
             frame = Frame.of([json.loads(event) for event in raw])
+            frame.refill = True
             for socket in list(self.rooms.get(room_id, ())):
                 socket.push(frame)
 
