@@ -26,7 +26,7 @@ export TEST_TMP="$dir" STATIC_ROOT="$dir/static" MEDIA_ROOT="$dir/media"
 # The whole suite runs on TEST_WORKERS pytest-xdist workers, each with its own Redis, MongoDB database,
 # PostgreSQL test database and folders (tests/parallel.py, docs/testing.md); tests chosen by path run in
 # this one process unless TEST_WORKERS says otherwise.
-workers=3
+workers=${TEST_WORKERS:-0}
 for arg in "$@"; do
   case $arg in tests | tests/* | ./tests*) workers=0 ;; esac
 done
