@@ -99,15 +99,18 @@ def published_events(data: str) -> list[dict]:
     return json.loads("[" + data.split("\n", 1)[1] + "]")
 
 
+# What the hub received of a room in one message: first seq, last seq, the events' types, their JSON.
+Part = tuple[int, int, list[str], str]
+
+
 class Frame:
     """What a socket is sent: the text, written unchanged to every socket of the room, and the range of
     room seqs in it, so a socket that already has some of them is sent only the rest."""
 
-    __slots__ = ("text", "first", "last", "resume", "refill", "_events")
+    __slots__ = ("text", "first", "last", "resume", "_events")
 
     def __init__(self, text: str, first: int = 0, last: int = 0, *, events=None, resume: bool = False):
         self.text, self.first, self.last, self.resume, self._events = text, first, last, resume, events
-        self.refill = False
 
     @classmethod
     def of(cls, events: list[dict], *, resume: bool = False) -> "Frame":
@@ -125,9 +128,7 @@ class Frame:
 
     def text_for(self, socket: "Socket") -> str | None:
         """The frame as ``socket`` must get it, None when it has every event already."""
-        # A refill after a pub/sub outage is sent whole: live frames may have resumed before it, past the
-        # events it brings back (clients drop repeats by id and seq).
-        if not self.last or self.refill or self.first > socket.last_seq and not self.resume:
+        if not self.last or self.first > socket.last_seq and not self.resume:
             return self.text
         kept = [event for event in self.events() if socket.wants(event, resume=self.resume)]
         return chat_events.batch_frame(kept) if kept else None
@@ -231,7 +232,10 @@ class Hub:
         self.chat_redis = chat_redis_async()
         self.rooms: dict[int, set[Socket]] = {}
         # Per room, what came from Redis since the last frame: (first seq, last seq, types, events' JSON).
-        self.incoming: dict[int, list[tuple[int, int, list[str], str]]] = {}
+        self.incoming: dict[int, list[Part]] = {}
+        # Per room, the last seq received, and what is held back while a gap before it is filled.
+        self.seen: dict[int, int] = {}
+        self.filling: dict[int, list[Part]] = {}
         # Short in-process caches of what every message needs (rules, bans, the live stream's start).
         self.cache: dict[tuple, tuple[float, object]] = {}
         self._pubsub = chat_pubsub(self.chat_redis)
@@ -290,6 +294,7 @@ class Hub:
         if sockets:
             return False
         del self.rooms[room_id]
+        self.seen.pop(room_id, None)
         try:
             await self._pubsub.unsubscribe(keys.chat_frames(room_id))
         except RedisError:
@@ -356,25 +361,74 @@ class Hub:
         kinds = types.split(",")
         if "room_state" in kinds:
             self.cache.pop(("live", room_id), None)
-        self.incoming.setdefault(room_id, []).append((int(first), int(last), kinds, body))
+        self._take(room_id, (int(first), int(last), kinds, body))
+
+    def _take(self, room_id: int, part: "Part") -> None:
+        """Queue a part for the room's next frame, in seq order: a gap before it (a frame lost with the
+        pub/sub connection, a shard's failover) is filled from the recent list first, the part held."""
+        held = self.filling.get(room_id)
+        if held is not None:
+            held.append(part)
+            return
+        seen = self.seen.get(room_id)
+        if seen is not None and part[1] <= seen:
+            return
+        if seen is not None and part[0] > seen + 1:
+            self._fill_start(room_id, after=seen, upto=part[0] - 1, held=[part])
+            return
+        self.seen[room_id] = part[1]
+        self.incoming.setdefault(room_id, []).append(part)
+        self._wake.set()
+
+    def _fill_start(self, room_id: int, *, after: int, upto: int | None, held: list["Part"]) -> None:
+        self.filling[room_id] = held
+        task = asyncio.create_task(self._fill(room_id, after=after, upto=upto))
+        task.add_done_callback(_log_failure)
+
+    async def _fill(self, room_id: int, *, after: int, upto: int | None) -> None:
+        """Bring the room's kept events after seq ``after`` (up to ``upto``, else the room's last seq) into
+        its next frame, in seq order with the parts held meanwhile. Events not kept (viewers...) stay
+        missing: the next join batch carries the present ones."""
+        kept: list[Part] = []
+        try:
+            async with self.chat_redis.pipeline(transaction=False) as pipe:
+                pipe.get(keys.chat_seq(room_id))
+                pipe.lrange(keys.chat_recent(room_id), 0, -1)
+                last, raw = await pipe.execute()
+            upto = min(upto, int(last or 0)) if upto is not None else int(last or 0)
+            for text in raw:
+                event = json.loads(text)
+                if after < event["seq"] <= upto:
+                    kept.append((event["seq"], event["seq"], [event["type"]], text))
+        except RedisError:
+            logger.warning("chat room %s: the events missed could not be read again", room_id)
+        finally:
+            held = self.filling.pop(room_id, [])
+        if room_id not in self.rooms:
+            return
+        filled = after if upto is None else max(after, upto)
+        covered = {seq for part in held for seq in range(part[0], part[1] + 1)}
+        parts = sorted([part for part in kept if part[0] not in covered] + held, key=lambda part: part[0])
+        seen = after
+        for index, part in enumerate(parts):
+            if part[1] <= seen:
+                continue
+            if part[0] > max(seen, filled) + 1:  # a gap past what was filled: fill again
+                self.seen[room_id] = max(seen, filled)
+                for rest in parts[index:]:
+                    self._take(room_id, rest)
+                return
+            seen = part[1]
+            self.incoming.setdefault(room_id, []).append(part)
+        self.seen[room_id] = max(seen, filled)
         self._wake.set()
 
     async def _refill(self) -> None:
-        """Back on pub/sub after losing it: the events published meanwhile never reached the local sockets,
-        which would not know it (they resume only after a reconnect). So each local room gets its recent
-        list again, whole (live frames may have come back first); clients drop repeats by id/seq."""
-        room_ids = list(self.rooms)
-        async with self.chat_redis.pipeline(transaction=False) as pipe:
-            for room_id in room_ids:
-                pipe.lrange(keys.chat_recent(room_id), 0, -1)
-            recents = await pipe.execute()
-        for room_id, raw in zip(room_ids, recents, strict=True):
-            if not raw:
-                continue
-            frame = Frame.of([json.loads(event) for event in raw])
-            frame.refill = True
-            for socket in list(self.rooms.get(room_id, ())):
-                socket.push(frame)
+        """Back on pub/sub after losing it: events published meanwhile never reached the local sockets, and
+        no later frame may come to show the gap, so each local room is filled up to its last seq now."""
+        for room_id in list(self.rooms):
+            if room_id not in self.filling:
+                self._fill_start(room_id, after=self.seen.get(room_id, 0), upto=None, held=[])
 
     def _control(self, order: dict) -> None:
         user_id, room_id = order["close_user"], order.get("room_id")
@@ -388,7 +442,7 @@ class Hub:
                     socket.kill(CLOSE_KICKED)
 
 
-def _frame_build(parts: list[tuple[int, int, list[str], str]]) -> Frame:
+def _frame_build(parts: list["Part"]) -> Frame:
     """One frame of a room's events as received, in seq order. Giant rooms stay readable: past the cap of
     danmaku per frame, danmaku still reach every client, marked for the chat list."""
     bodies, shown = [], 0

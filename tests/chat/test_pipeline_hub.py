@@ -6,6 +6,7 @@ import json
 import pytest
 
 from chat.hub import CLOSE_SLOW, Frame, Socket, room_events_publish_async
+from streamlite.redis import keys, redis_sync
 
 pytestmark = pytest.mark.asyncio
 
@@ -107,6 +108,29 @@ async def test_events_from_two_publishers_reach_a_socket_once_each_in_seq_order(
             await asyncio.sleep(0.02)
     seqs = [event["seq"] for frame in client.frames for event in json.loads(frame)["events"]]
     assert seqs == list(range(1, 91))
+
+
+async def test_a_gap_in_the_seqs_received_is_filled_from_the_recent_list_before_what_follows(chat_hub):
+    """A publish the hub never received (lost with its pub/sub connection, or a shard's failover): the
+    next event shows the gap, and the kept events in it reach the socket first, in seq order."""
+    client = FakeClient()
+    await chat_hub.join(room_id=4, socket=Socket(send=client.send, close=client.close, user_id=None))
+    await room_events_publish_async(room_id=4, events=[{"type": "chat", "text": "a"}])
+    # seqs 2 and 3 numbered and kept but their publish lost: a message, then a viewer count (not kept)
+    lost = {"type": "chat", "id": 2, "seq": 2, "text": "lost"}
+    redis = redis_sync()
+    await asyncio.to_thread(redis.incrby, keys.chat_seq(4), 2)
+    await asyncio.to_thread(redis.rpush, keys.chat_recent(4), json.dumps(lost))
+    await room_events_publish_async(room_id=4, events=[{"type": "chat", "text": "b"}])
+    await room_events_publish_async(room_id=4, events=[{"type": "chat", "text": "c"}])
+    async with asyncio.timeout(5):
+        while sum(len(json.loads(frame)["events"]) for frame in client.frames) < 4:
+            await asyncio.sleep(0.02)
+    await asyncio.sleep(0.2)
+    shown = [
+        (event["seq"], event["text"]) for frame in client.frames for event in json.loads(frame)["events"]
+    ]
+    assert shown == [(1, "a"), (2, "lost"), (4, "b"), (5, "c")]
 
 
 async def test_a_socket_sends_what_its_join_batch_and_a_resume_already_gave_once():

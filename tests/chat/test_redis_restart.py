@@ -170,8 +170,8 @@ async def test_redis_restart_mid_chat(chat_redis_flushed, ws_open, mongo_archive
 
 async def test_the_hub_refills_its_rooms_after_pubsub_came_back(chat_redis_flushed, chat_hub):
     """A frame lost with the connection (a tick that failed, another process's publish before this hub
-    subscribed again) would leave a connected socket with a gap it cannot see: the hub sends the room's
-    recent events again once it is back."""
+    subscribed again) would leave a connected socket with a gap it cannot see, and no later event may come
+    to show it: once back, the hub fills each room up to its last seq from the recent list."""
     frames = []
 
     async def send(frame):
@@ -183,6 +183,7 @@ async def test_the_hub_refills_its_rooms_after_pubsub_came_back(chat_redis_flush
     await chat_hub.join(room_id=5, socket=Socket(send=send, close=close, user_id=None))
     lost = {"type": "chat", "id": 1, "seq": 1, "text": "never published", "user": {"username": "a"}}
     await asyncio.to_thread(redis_sync().rpush, keys.chat_recent(5), json.dumps(lost))
+    await asyncio.to_thread(redis_sync().incr, keys.chat_seq(5))  # numbered, its publish never seen
     await asyncio.to_thread(chat_redis_flushed.stop)
     await asyncio.sleep(1.5)
     await asyncio.to_thread(chat_redis_flushed.start)
