@@ -79,6 +79,10 @@ def worker_environment(worker: str) -> dict[str, str]:
             env[name] = str(folder / path)
     if "CELERY_BROKER_URL" in os.environ:
         env["CELERY_BROKER_URL"] = env["REDIS_URL"]
+    # Work folders named after a database id (a VOD rung's "vodrung-<pk>-") would meet another worker's:
+    # each worker's database numbers from 1, and a run clears its own id's leftovers.
+    (folder / "tmp").mkdir(exist_ok=True)
+    env["TMPDIR"] = str(folder / "tmp")
     return env
 
 
@@ -87,6 +91,7 @@ def pytest_load_initial_conftests(early_config, parser, args):
     # A wrapper runs before pytest-django's own hook, which loads the settings.
     if WORKER:
         os.environ.update(worker_environment(WORKER))
+        tempfile.tempdir = os.environ["TMPDIR"]
     return (yield)
 
 
