@@ -15,7 +15,7 @@ def pytest_configure(config):
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """Under xdist (--dist loadgroup): the tests of a module sharing a module-scoped fixture (an nginx, a
-    Daphne, a site of several nodes) go to one worker, which starts it once; and the end-to-end tests,
+    a web process, a site of several nodes) go to one worker, which starts it once; and the end-to-end tests,
     the long ones, come first within pytest-django's order (which sorts after this hook, stably) so
     that short tests fill the workers up at the end."""
     if not XDIST_WORKER:

@@ -14,7 +14,7 @@ from urllib.request import urlopen
 
 import pytest
 
-DAPHNE = Path(sys.executable).with_name("daphne")
+UVICORN = Path(sys.executable).with_name("uvicorn")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -53,11 +53,12 @@ def wait_until_serving(url: str, process: subprocess.Popen, log: Path, timeout: 
 
 
 @contextmanager
-def running_daphne(*, port: int, env: dict, log: Path):
-    """A real Daphne serving the project on ``port`` until the block ends; yields its base URL."""
+def running_web(*, port: int, env: dict, log: Path):
+    """A web process serving the project on ``port`` until the block ends, started as ``make run`` starts
+    its web processes (uvicorn, scripts/run.sh); yields its base URL."""
     with log.open("wb") as log_file:
         process = subprocess.Popen(
-            [str(DAPHNE), "-b", "127.0.0.1", "-p", str(port), "streamlite.asgi:application"],
+            [str(UVICORN), "--host", "127.0.0.1", "--port", str(port), *WEB_OPTIONS],
             cwd=REPO_ROOT,
             env=env,
             stdout=log_file,
@@ -76,16 +77,36 @@ def running_daphne(*, port: int, env: dict, log: Path):
             process.wait()
 
 
+def _web_options() -> list[str]:
+    """The uvicorn options of scripts/run.sh's web line, bar the address."""
+    line = next(
+        line for line in (REPO_ROOT / "scripts/run.sh").read_text().splitlines() if "uvicorn --" in line
+    )
+    words = line.split("uvicorn", 1)[1].split()
+    options, skip = [], False
+    for word in words:
+        if skip:
+            skip = False
+        elif word in ("--host", "--port", "--workers"):
+            skip = True
+        else:
+            options.append(word)
+    return options
+
+
+WEB_OPTIONS = _web_options()
+
+
 @pytest.fixture(scope="session")
-def daphne_server(django_db_setup, tmp_path_factory):
-    """Base URL of a real Daphne serving the project's ASGI app on a free loopback port.
+def web_server(django_db_setup, tmp_path_factory):
+    """Base URL of a real web process serving the project's ASGI app on a free loopback port.
 
     It shares the test database, so tests must commit what it should see:
     mark them ``@pytest.mark.django_db(transaction=True)``.
     """
     env = {**os.environ, "DATABASE_URL": shared_database_url()}
-    log = tmp_path_factory.mktemp("daphne") / "daphne.log"
-    with running_daphne(port=free_port(), env=env, log=log) as base_url:
+    log = tmp_path_factory.mktemp("web") / "web.log"
+    with running_web(port=free_port(), env=env, log=log) as base_url:
         yield base_url
 
 

@@ -24,10 +24,10 @@ def staff_page(browser, base_url: str):
     return page
 
 
-def test_admin_index_shows_live_rooms_health_and_one_chat_section(daphne_server, chromium):  # noqa: F811
+def test_admin_index_shows_live_rooms_health_and_one_chat_section(web_server, chromium):  # noqa: F811
     LiveRoomFactory(title="Night run", viewer_count=12)
-    page = staff_page(chromium, daphne_server)
-    page.goto(f"{daphne_server}/admin/")
+    page = staff_page(chromium, web_server)
+    page.goto(f"{web_server}/admin/")
 
     overview = page.locator("#overview").text_content()
     assert "Live now (1)" in overview
@@ -41,7 +41,7 @@ def test_admin_index_shows_live_rooms_health_and_one_chat_section(daphne_server,
     assert page.errors == []
 
 
-def test_streams_list_fits_and_reads(daphne_server, chromium):  # noqa: F811
+def test_streams_list_fits_and_reads(web_server, chromium):  # noqa: F811
     started = timezone.now() - timedelta(hours=2)
     StreamFactory(
         started_at=started,
@@ -50,8 +50,8 @@ def test_streams_list_fits_and_reads(daphne_server, chromium):  # noqa: F811
         resolution="1920x1080",
         bitrate_kbps=6000,
     )
-    page = staff_page(chromium, daphne_server)
-    page.goto(f"{daphne_server}/admin/streams/stream/")
+    page = staff_page(chromium, web_server)
+    page.goto(f"{web_server}/admin/streams/stream/")
 
     row = page.locator("#result_list tbody tr").first.inner_text()
     assert "1:02:03" in row and "456789" not in row
@@ -63,11 +63,11 @@ def test_streams_list_fits_and_reads(daphne_server, chromium):  # noqa: F811
     assert page.errors == []
 
 
-def test_staff_name_a_category_per_language_and_visitors_read_their_own(daphne_server, chromium):  # noqa: F811
+def test_staff_name_a_category_per_language_and_visitors_read_their_own(web_server, chromium):  # noqa: F811
     category = CategoryFactory(name="Games")
     RoomFactory(category=category)
-    page = staff_page(chromium, daphne_server)
-    page.goto(f"{daphne_server}/admin/rooms/category/{category.pk}/change/")
+    page = staff_page(chromium, web_server)
+    page.goto(f"{web_server}/admin/rooms/category/{category.pk}/change/")
     page.fill("#id_name_vi", "Trò chơi")
     page.fill("#id_name_ko", "게임")
     page.click("input[name=_save]")
@@ -77,9 +77,9 @@ def test_staff_name_a_category_per_language_and_visitors_read_their_own(daphne_s
 
     for language, shown in (("vi", "Trò chơi"), ("ko", "게임"), ("zh-hans", "Games"), ("en", "Games")):
         context = chromium.new_context()
-        context.add_cookies([{"name": "django_language", "value": language, "url": daphne_server}])
+        context.add_cookies([{"name": "django_language", "value": language, "url": web_server}])
         visitor = context.new_page()
-        visitor.goto(f"{daphne_server}/")
+        visitor.goto(f"{web_server}/")
         assert visitor.locator(".chips .chip").nth(1).inner_text() == shown, language
         assert visitor.locator(".card .chip").first.inner_text() == shown, language
         context.close()

@@ -143,10 +143,10 @@ def moderate(page, text: str, action: str) -> None:
     item.locator(action).click()
 
 
-def test_owner_deletes_a_message_for_everyone_and_a_timeout_stops_the_sender(daphne_server, chromium):  # noqa: F811
+def test_owner_deletes_a_message_for_everyone_and_a_timeout_stops_the_sender(web_server, chromium):  # noqa: F811
     room = RoomFactory(comment_cooldown_ms=0)
-    owner = room_page(chromium, daphne_server, room, room.owner)
-    chatter = room_page(chromium, daphne_server, room, UserFactory())
+    owner = room_page(chromium, web_server, room, room.owner)
+    chatter = room_page(chromium, web_server, room, UserFactory())
     assert chatter.locator(".chat__mod-toggle").count() == 0  # no menu for plain viewers
 
     send(chatter, "delete me")
@@ -171,10 +171,10 @@ def test_owner_deletes_a_message_for_everyone_and_a_timeout_stops_the_sender(dap
     assert owner.problems == [] and chatter.problems == []
 
 
-def test_a_dropped_connection_comes_back_and_fills_the_gap_without_repeats(daphne_server, chromium):  # noqa: F811
+def test_a_dropped_connection_comes_back_and_fills_the_gap_without_repeats(web_server, chromium):  # noqa: F811
     room = RoomFactory(comment_cooldown_ms=0)
-    reader = room_page(chromium, daphne_server, room, UserFactory(), init_script=SOCKET_CONTROL)
-    writer = room_page(chromium, daphne_server, room, UserFactory())
+    reader = room_page(chromium, web_server, room, UserFactory(), init_script=SOCKET_CONTROL)
+    writer = room_page(chromium, web_server, room, UserFactory())
     send(writer, "before the drop")
     reader.wait_for_selector("#chat .chat__text:text-is('before the drop')")
 
@@ -195,10 +195,10 @@ def test_a_dropped_connection_comes_back_and_fills_the_gap_without_repeats(daphn
     assert reader.problems == []
 
 
-def test_anonymous_visitors_read_along_and_are_invited_to_log_in(daphne_server, chromium):  # noqa: F811
+def test_anonymous_visitors_read_along_and_are_invited_to_log_in(web_server, chromium):  # noqa: F811
     room = RoomFactory()
-    visitor = room_page(chromium, daphne_server, room, None)
-    writer = room_page(chromium, daphne_server, room, UserFactory())
+    visitor = room_page(chromium, web_server, room, None)
+    writer = room_page(chromium, web_server, room, UserFactory())
     send(writer, "hello readers")
     visitor.wait_for_selector("#chat .chat__text:text-is('hello readers')", timeout=10_000)
     assert visitor.locator("[data-chat-form]").count() == 0

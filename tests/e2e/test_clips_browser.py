@@ -1,4 +1,4 @@
-"""Clips, live previews, embeds and overlays end to end: real nginx-rtmp and ffmpeg publishing, a real Daphne,
+"""Clips, live previews, embeds and overlays end to end: real nginx-rtmp and ffmpeg publishing, a real web process,
 Debian's Chromium."""
 
 import hashlib

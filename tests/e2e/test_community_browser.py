@@ -1,4 +1,4 @@
-"""The community features in Chromium against a real Daphne, Redis and PostgreSQL: the emote picker,
+"""The community features in Chromium against a real web process, Redis and PostgreSQL: the emote picker,
 emotes and level badges in chat, markup staying text beside emotes, the pinned and highlighted message."""
 
 import os
@@ -21,7 +21,7 @@ BURST = 8
 
 @pytest.fixture(autouse=True)
 def _media_where_the_server_serves_it(settings):
-    # Emote images must land where the Daphne process (started with the test run's environment) reads.
+    # Emote images must land where the web process (started with the test run's environment) reads.
     settings.MEDIA_ROOT = os.environ["MEDIA_ROOT"]
 
 
@@ -56,14 +56,14 @@ def message_with(page, text: str):
     return page.locator(f"#chat .chat__msg[data-id='{handle.json_value()}']")
 
 
-def test_the_picker_types_an_emote_and_chat_shows_it_with_the_level_badge(daphne_server, chromium):  # noqa: F811
+def test_the_picker_types_an_emote_and_chat_shows_it_with_the_level_badge(web_server, chromium):  # noqa: F811
     room = RoomFactory(comment_cooldown_ms=0)
     emote_of(room=room, name="wave")
     emote_of(room=None, name="hype")
     sender = UserFactory(username="sender", display_name="Sender")
     User.objects.filter(pk=sender.pk).update(level=12)
-    page = room_page(chromium, daphne_server, room, sender)
-    viewer = room_page(chromium, daphne_server, room, UserFactory(), viewport=PHONE)
+    page = room_page(chromium, web_server, room, sender)
+    viewer = room_page(chromium, web_server, room, UserFactory(), viewport=PHONE)
 
     page.click("[data-chat-emote-toggle]")
     page.wait_for_selector(".chat__emote[data-emote=wave] img.emote")
@@ -92,14 +92,14 @@ def test_the_picker_types_an_emote_and_chat_shows_it_with_the_level_badge(daphne
     assert not page.problems and not viewer.problems
 
 
-def test_markup_beside_emotes_stays_text(daphne_server, chromium):  # noqa: F811
+def test_markup_beside_emotes_stays_text(web_server, chromium):  # noqa: F811
     room = RoomFactory(comment_cooldown_ms=0)
     emote_of(room=room, name="wave")
-    viewer = room_page(chromium, daphne_server, room, UserFactory())
+    viewer = room_page(chromium, web_server, room, UserFactory())
     senders = []
     for n, payload in enumerate(XSS_CORPUS):
         if n % BURST == 0:
-            senders.append(room_page(chromium, daphne_server, room, UserFactory()))
+            senders.append(room_page(chromium, web_server, room, UserFactory()))
         sender = senders[-1]
         text = f":wave:{payload} :wave: :wave{n}:"
         sender.fill("[data-chat-input]", text)
@@ -112,11 +112,11 @@ def test_markup_beside_emotes_stays_text(daphne_server, chromium):  # noqa: F811
     assert not viewer.problems and not any(sender.problems for sender in senders)
 
 
-def test_a_pinned_message_shows_above_the_chat_and_a_highlight_over_the_video(daphne_server, chromium):  # noqa: F811
+def test_a_pinned_message_shows_above_the_chat_and_a_highlight_over_the_video(web_server, chromium):  # noqa: F811
     room = RoomFactory(comment_cooldown_ms=0)
     emote_of(room=room, name="wave")
-    owner = room_page(chromium, daphne_server, room, room.owner)
-    viewer = room_page(chromium, daphne_server, room, UserFactory(display_name="Asker"))
+    owner = room_page(chromium, web_server, room, room.owner)
+    viewer = room_page(chromium, web_server, room, UserFactory(display_name="Asker"))
     viewer.fill("[data-chat-input]", "When is the next stream? :wave:")
     viewer.click("[data-chat-send]")
     item = message_with(owner, "When is the next stream? :wave:")
@@ -144,7 +144,7 @@ def test_a_pinned_message_shows_above_the_chat_and_a_highlight_over_the_video(da
     viewer.wait_for_selector("[data-chat-pinned][hidden]", state="attached", timeout=10_000)
     # A late joiner sees the present pin (none now), pinned again from the API.
     services.chat_message_pin(room=room, message_id=int(item.get_attribute("data-id")), by=room.owner)
-    late = room_page(chromium, daphne_server, room, UserFactory(), viewport=PHONE)
+    late = room_page(chromium, web_server, room, UserFactory(), viewport=PHONE)
     late.wait_for_selector("[data-chat-pinned]:not([hidden])", timeout=10_000)
     late.screenshot(path=str(ARTIFACTS / "chat-pinned-phone.png"))
     assert not owner.problems and not viewer.problems and not late.problems

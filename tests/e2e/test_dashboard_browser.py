@@ -56,10 +56,10 @@ def test_bitrate_and_resolution_show_within_seconds_of_going_live(ingest, publis
     assert page.errors == []
 
 
-def test_dashboard_forms_are_styled_and_translated(daphne_server, chromium):  # noqa: F811
+def test_dashboard_forms_are_styled_and_translated(web_server, chromium):  # noqa: F811
     room = RoomFactory()
-    page = owner_page(chromium, daphne_server, room.owner, language="vi")
-    page.goto(f"{daphne_server}/dashboard/")
+    page = owner_page(chromium, web_server, room.owner, language="vi")
+    page.goto(f"{web_server}/dashboard/")
     assert page.inner_text("label[for=id_category]") == "Danh mục"
 
     # The checkbox sits right beside its sentence, on the same line.
@@ -76,7 +76,7 @@ def test_dashboard_forms_are_styled_and_translated(daphne_server, chromium):  # 
     assert picker != "rgb(239, 239, 239)" and picker != BG  # not the browser's light default
     page.screenshot(path=str(ARTIFACTS / "dashboard-vi.png"), full_page=True)
 
-    page.goto(f"{daphne_server}/accounts/profile/")
+    page.goto(f"{web_server}/accounts/profile/")
     assert page.eval_on_selector("#id_language", "el => getComputedStyle(el).backgroundColor") == BG
     page.screenshot(path=str(ARTIFACTS / "profile-edit-vi.png"), full_page=True)
     assert page.errors == []

@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 POINTS = "() => document.querySelector('[data-dash-live-chart-box] polyline')?.getAttribute('points').split(' ').length"
 
 
-def test_live_viewers_chart_and_channel_trends(daphne_server, chromium):  # noqa: F811
+def test_live_viewers_chart_and_channel_trends(web_server, chromium):  # noqa: F811
     room = LiveRoomFactory(viewer_count=9)
     stream = room.streams.get()
     started = timezone.now() - timedelta(minutes=3)
@@ -28,8 +28,8 @@ def test_live_viewers_chart_and_channel_trends(daphne_server, chromium):  # noqa
         room=room, stream=old, started_at=old.started_at, peak_viewers=321, unique_viewers=400
     )
 
-    page = owner_page(chromium, daphne_server, room.owner)
-    page.goto(f"{daphne_server}/dashboard/")
+    page = owner_page(chromium, web_server, room.owner)
+    page.goto(f"{web_server}/dashboard/")
     # Four samples and the count of now.
     page.wait_for_function(f"() => ({POINTS})() === 5", timeout=10_000)
     assert page.is_visible("[data-dash-live-chart]")

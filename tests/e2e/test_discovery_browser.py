@@ -24,22 +24,22 @@ def shooters():
     return category
 
 
-def test_search_finds_videos_and_a_tag_leads_to_its_page(daphne_server, chromium, shooters):  # noqa: F811
+def test_search_finds_videos_and_a_tag_leads_to_its_page(web_server, chromium, shooters):  # noqa: F811
     RoomFactory(title="Arena nights", category=shooters)
     VodFactory(title="Grand final replay", category=shooters)
     VodFactory(title="Baking bread")
     page = chromium.new_page(viewport={"width": 1440, "height": 900})
     errors = watch_errors(page)
 
-    page.goto(f"{daphne_server}/search/?q=fps")
+    page.goto(f"{web_server}/search/?q=fps")
     videos = page.locator("section[aria-labelledby=search-vods-heading]")
     assert videos.locator(".card__title").all_inner_texts() == ["Grand final replay"]
     assert "Arena nights" in page.locator("section[aria-labelledby=rooms-heading]").inner_text()
     page.screenshot(path=str(ARTIFACTS / "search-videos-1440.png"), full_page=True)
 
-    page.goto(f"{daphne_server}/c/shooters/")
+    page.goto(f"{web_server}/c/shooters/")
     page.click("text=#FPS")
-    page.wait_for_url(f"{daphne_server}/t/fps/")
+    page.wait_for_url(f"{web_server}/t/fps/")
     assert page.inner_text("h1") == "#FPS"
     assert "Arena nights" in page.inner_text("main")
     assert "Grand final replay" in page.inner_text("main")
@@ -51,17 +51,17 @@ def test_search_finds_videos_and_a_tag_leads_to_its_page(daphne_server, chromium
     assert errors == []
 
 
-def test_the_streamer_describes_and_files_a_vod_on_its_page(daphne_server, chromium, shooters):  # noqa: F811
+def test_the_streamer_describes_and_files_a_vod_on_its_page(web_server, chromium, shooters):  # noqa: F811
     vod = VodFactory(title="Tuesday stream")  # no video stored: the page without its player
     client = Client()
     client.force_login(vod.room.owner)
     context = chromium.new_context(viewport={"width": 1440, "height": 900})
     context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": daphne_server}]
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": web_server}]
     )
     page = context.new_page()
     errors = watch_errors(page)
-    page.goto(f"{daphne_server}/vods/{vod.pk}/")
+    page.goto(f"{web_server}/vods/{vod.pk}/")
     assert not page.is_visible("[data-vod-description]")
 
     page.click(".vod-edit summary")

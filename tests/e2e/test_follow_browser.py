@@ -1,4 +1,4 @@
-"""Follow, bell and go-live toast in Debian's Chromium against a real Daphne (session cookie, CSRF, websocket)."""
+"""Follow, bell and go-live toast in Debian's Chromium against a real web process (session cookie, CSRF, websocket)."""
 
 from concurrent.futures import ThreadPoolExecutor
 
@@ -24,12 +24,12 @@ def logged_in_page(browser, client, base_url, user):
     return page, errors
 
 
-def test_follow_unfollow_and_bell_without_a_reload(daphne_server, chromium, client):  # noqa: F811
+def test_follow_unfollow_and_bell_without_a_reload(web_server, chromium, client):  # noqa: F811
     room = RoomFactory()
     FollowFactory(followed=room.owner)
     viewer = UserFactory()
-    page, errors = logged_in_page(chromium, client, daphne_server, viewer)
-    page.goto(f"{daphne_server}/rooms/{room.pk}/")
+    page, errors = logged_in_page(chromium, client, web_server, viewer)
+    page.goto(f"{web_server}/rooms/{room.pk}/")
     page.evaluate("window.notReloaded = true")
     count = page.locator(f'[data-follower-count-of="{room.owner.username}"]')
     assert "1 follower" in count.inner_text()
@@ -51,11 +51,11 @@ def test_follow_unfollow_and_bell_without_a_reload(daphne_server, chromium, clie
     assert errors == []
 
 
-def test_going_live_shows_a_toast_and_the_unread_badge(daphne_server, chromium, client):  # noqa: F811
+def test_going_live_shows_a_toast_and_the_unread_badge(web_server, chromium, client):  # noqa: F811
     room = RoomFactory(title="<i>Night run</i>")
     follower = FollowFactory(followed=room.owner).follower
-    page, errors = logged_in_page(chromium, client, daphne_server, follower)
-    page.goto(f"{daphne_server}/following/")
+    page, errors = logged_in_page(chromium, client, web_server, follower)
+    page.goto(f"{web_server}/following/")
     # The socket says the count on connect, which also tells us it is subscribed.
     page.wait_for_function("() => document.querySelector('[data-unread-badge]').textContent === '0'")
 

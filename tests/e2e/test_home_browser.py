@@ -11,7 +11,7 @@ from tests.factories import LiveRoomFactory, RoomFactory, StreamFactory
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_home_lists_live_by_viewers_then_recently_live_then_never_streamed_rooms(daphne_server, chromium):  # noqa: F811
+def test_home_lists_live_by_viewers_then_recently_live_then_never_streamed_rooms(web_server, chromium):  # noqa: F811
     now = timezone.now()
     streamed_long_ago = RoomFactory(title="Streamed long ago", last_live_at=now - timedelta(days=60))
     StreamFactory(
@@ -32,7 +32,7 @@ def test_home_lists_live_by_viewers_then_recently_live_then_never_streamed_rooms
     RoomFactory(title="Empty, made last")
 
     page = chromium.new_page(viewport={"width": 1440, "height": 900})
-    page.goto(f"{daphne_server}/")
+    page.goto(f"{web_server}/")
     titles = page.locator(".card__title").all_inner_texts()
     assert titles == [
         "Live, 9 viewers",

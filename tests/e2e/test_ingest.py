@@ -1,6 +1,6 @@
-"""The ingest end to end: real nginx-rtmp calling the hooks of a real Daphne, real ffmpeg publishing.
+"""The ingest end to end: real nginx-rtmp calling the hooks of a real web process, real ffmpeg publishing.
 
-Daphne here is started per module rather than through conftest's ``daphne_server``: the hooks answer
+The web process here is started per module rather than through conftest's ``web_server``: the hooks answer
 with a redirect to nginx's RTMP port, so this server must know the ports of the nginx started below.
 """
 
@@ -31,7 +31,7 @@ from streams.ingest import ingest_publishers, rtmp_config_render
 from streams.models import Stream
 from streams.selectors import BAD_KEY_LIMIT
 from streams.tasks import ingest_drop_publisher, ingest_reconcile
-from tests.e2e.conftest import free_port, running_daphne, shared_database_url
+from tests.e2e.conftest import free_port, running_web, shared_database_url
 from tests.factories import RoomFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -120,7 +120,7 @@ def ingest(django_db_setup, django_db_blocker):
         # inside the web server, as a worker would run them.
         env["CELERY_TASK_ALWAYS_EAGER"] = "true"
         try:
-            with running_daphne(port=web_port, env=env, log=folder / "daphne.log") as web_url:
+            with running_web(port=web_port, env=env, log=folder / "web.log") as web_url:
                 ingest.web_url = web_url
                 ingest.start()
                 yield ingest
@@ -196,7 +196,7 @@ def test_publish_plays_under_the_public_name_and_stopping_ends_it(ingest, publis
     assert Path(stream.recording_path).parent == ingest.recordings_root
     assert key not in stream.recording_path
     # The web server logs at INFO: no line of it may carry the key.
-    assert key not in (ingest.folder / "daphne.log").read_text()
+    assert key not in (ingest.folder / "web.log").read_text()
 
 
 def test_wrong_key_fails_and_opens_no_stream(ingest, publishers):

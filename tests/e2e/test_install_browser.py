@@ -14,11 +14,11 @@ ICON_SIZES = """async (manifest) => Promise.all(manifest.icons.map((icon) => new
 })))"""
 
 
-def test_the_manifest_names_the_site_and_its_icons_load(daphne_server, chromium):  # noqa: F811
+def test_the_manifest_names_the_site_and_its_icons_load(web_server, chromium):  # noqa: F811
     page = chromium.new_page()
-    page.goto(f"{daphne_server}/")
+    page.goto(f"{web_server}/")
     href = page.get_attribute("link[rel=manifest]", "href")
-    response = page.request.get(f"{daphne_server}{href}")
+    response = page.request.get(f"{web_server}{href}")
     assert response.status == 200
     assert response.headers["content-type"].startswith("application/manifest+json")
     manifest = response.json()
@@ -33,9 +33,9 @@ def test_the_manifest_names_the_site_and_its_icons_load(daphne_server, chromium)
     assert page.get_attribute("meta[name=theme-color]", "content") == manifest["theme_color"]
 
 
-def test_favicon_ico_is_served_at_the_root(daphne_server, chromium):  # noqa: F811
+def test_favicon_ico_is_served_at_the_root(web_server, chromium):  # noqa: F811
     page = chromium.new_page()
-    response = page.goto(f"{daphne_server}/favicon.ico")
+    response = page.goto(f"{web_server}/favicon.ico")
     assert response.status == 200
     assert response.headers["content-type"] == "image/x-icon"
     assert response.body()[:4] == b"\x00\x00\x01\x00"  # the ICO signature

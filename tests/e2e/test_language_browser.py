@@ -8,12 +8,12 @@ from tests.factories import RoomFactory
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_the_scripts_speak_the_new_language_right_after_switching(daphne_server, chromium):  # noqa: F811
+def test_the_scripts_speak_the_new_language_right_after_switching(web_server, chromium):  # noqa: F811
     room = RoomFactory()
     page = chromium.new_page(viewport={"width": 1440, "height": 900})
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(f"{daphne_server}/rooms/{room.pk}/")
+    page.goto(f"{web_server}/rooms/{room.pk}/")
     page.wait_for_function("() => document.querySelector('[data-chat-status]').textContent === 'Connected'")
 
     page.click(".menu--language summary")

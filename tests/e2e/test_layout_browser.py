@@ -45,12 +45,12 @@ def a_room_with_history():
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
-def test_a_toast_keeps_clear_of_the_chat_composer(daphne_server, chromium, viewport):  # noqa: F811
+def test_a_toast_keeps_clear_of_the_chat_composer(web_server, chromium, viewport):  # noqa: F811
     watched = a_room_with_history()
     followed = RoomFactory(title="Night run")
     viewer = FollowFactory(followed=followed.owner).follower
-    page = logged_in_page(chromium, daphne_server, viewer, viewport)
-    page.goto(f"{daphne_server}/rooms/{watched.pk}/")
+    page = logged_in_page(chromium, web_server, viewer, viewport)
+    page.goto(f"{web_server}/rooms/{watched.pk}/")
     page.wait_for_function("() => document.querySelector('[data-unread-badge]').textContent === '0'")
 
     stream = Stream.objects.create(room=followed, started_at=timezone.now(), client_id="1")
@@ -64,10 +64,10 @@ def test_a_toast_keeps_clear_of_the_chat_composer(daphne_server, chromium, viewp
     assert page.errors == []
 
 
-def test_opening_the_danmaku_options_does_not_scroll_the_page(daphne_server, chromium):  # noqa: F811
+def test_opening_the_danmaku_options_does_not_scroll_the_page(web_server, chromium):  # noqa: F811
     room = a_room_with_history()
-    page = logged_in_page(chromium, daphne_server, UserFactory(), DESKTOP)
-    page.goto(f"{daphne_server}/rooms/{room.pk}/")
+    page = logged_in_page(chromium, web_server, UserFactory(), DESKTOP)
+    page.goto(f"{web_server}/rooms/{room.pk}/")
     page.wait_for_selector("[data-chat-status][data-state=connected]")
     player_top = page.locator("#player").bounding_box()["y"]
 
@@ -83,10 +83,10 @@ def test_opening_the_danmaku_options_does_not_scroll_the_page(daphne_server, chr
     assert page.errors == []
 
 
-def test_on_a_phone_the_header_is_one_row_and_the_composer_is_on_the_first_screen(daphne_server, chromium):  # noqa: F811
+def test_on_a_phone_the_header_is_one_row_and_the_composer_is_on_the_first_screen(web_server, chromium):  # noqa: F811
     room = a_room_with_history()
-    page = logged_in_page(chromium, daphne_server, UserFactory(), PHONE)
-    page.goto(f"{daphne_server}/rooms/{room.pk}/")
+    page = logged_in_page(chromium, web_server, UserFactory(), PHONE)
+    page.goto(f"{web_server}/rooms/{room.pk}/")
     page.wait_for_selector("[data-chat-status][data-state=connected]")
     assert page.locator(".topbar").bounding_box()["height"] <= 60
     send = page.locator("[data-chat-send]").bounding_box()
@@ -101,7 +101,7 @@ def test_on_a_phone_the_header_is_one_row_and_the_composer_is_on_the_first_scree
     page.press("#page-search", "Enter")
     page.wait_for_url("**/search/?q=night")
     anonymous = chromium.new_page(viewport=PHONE)
-    anonymous.goto(f"{daphne_server}/")
+    anonymous.goto(f"{web_server}/")
     assert anonymous.locator(".topbar").bounding_box()["height"] <= 60
     anonymous.screenshot(path=str(ARTIFACTS / "home-phone.png"))
     assert page.errors == []

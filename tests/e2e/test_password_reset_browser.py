@@ -9,7 +9,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.test import Client
 
-from tests.e2e.conftest import free_port, running_daphne, shared_database_url
+from tests.e2e.conftest import free_port, running_web, shared_database_url
 from tests.e2e.test_player_browser import ARTIFACTS, chromium  # noqa: F401 (fixture)
 from tests.factories import UserFactory
 from tests.smtp import Inbox
@@ -21,13 +21,13 @@ NEW_PASSWORD = "a-fresh-Passphrase-42"
 
 @pytest.fixture
 def mail_site(django_db_setup, tmp_path):
-    """(base URL, inbox) of a real Daphne whose mail goes to a real SMTP server on loopback."""
+    """(base URL, inbox) of a real web process whose mail goes to a real SMTP server on loopback."""
     inbox = Inbox()
     smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
     smtp.start()
     env = {**os.environ, "DATABASE_URL": shared_database_url(), "EMAIL_URL": f"smtp://127.0.0.1:{smtp.port}"}
     try:
-        with running_daphne(port=free_port(), env=env, log=tmp_path / "daphne.log") as base_url:
+        with running_web(port=free_port(), env=env, log=tmp_path / "web.log") as base_url:
             yield base_url, inbox
     finally:
         smtp.stop()

@@ -74,7 +74,7 @@ def test_room_page_plays_the_live_stream_and_turns_offline_when_it_ends(ingest, 
     assert errors == []
 
 
-def test_dashboard_reveals_the_key_and_draws_the_viewers_chart(daphne_server, chromium, client):
+def test_dashboard_reveals_the_key_and_draws_the_viewers_chart(web_server, chromium, client):
     room = RoomFactory()
     stream = StreamFactory(room=room)
     for n, viewers in enumerate([2, 5, 9, 4]):
@@ -84,12 +84,12 @@ def test_dashboard_reveals_the_key_and_draws_the_viewers_chart(daphne_server, ch
     client.force_login(room.owner)
     context = chromium.new_context(viewport={"width": 1280, "height": 1600})
     context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": daphne_server}]
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": web_server}]
     )
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(f"{daphne_server}/dashboard/")
+    page.goto(f"{web_server}/dashboard/")
 
     assert page.get_attribute("#stream-key", "type") == "password"
     page.click("[data-reveal-target=stream-key]")

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from streamlite.mongo import MESSAGES, mongo_client
-from tests.e2e.conftest import free_port, running_daphne
+from tests.e2e.conftest import free_port, running_web
 from tests.e2e.test_player_browser import ARTIFACTS, chromium  # noqa: F401 (fixture)
 from tests.e2e.test_vod_browser import _server_env
 from tests.factories import StreamFactory
@@ -22,7 +22,7 @@ BOX = "[data-player-box]"
 
 @pytest.fixture
 def vod_site(settings, tmp_path, moto_server):  # noqa: F811
-    """(base URL, VOD) of a ready 8 s VOD with danmaku at 2 s and 6 s, served by a real Daphne."""
+    """(base URL, VOD) of a ready 8 s VOD with danmaku at 2 s and 6 s, served by a real web process."""
     recordings = tmp_path / "recordings"
     recordings.mkdir()
     settings.RECORDINGS_ROOT = str(recordings)
@@ -46,7 +46,7 @@ def vod_site(settings, tmp_path, moto_server):  # noqa: F811
             ]
         )  # fmt: skip
         try:
-            with running_daphne(port=free_port(), env=env, log=tmp_path / "daphne.log") as base_url:
+            with running_web(port=free_port(), env=env, log=tmp_path / "web.log") as base_url:
                 yield base_url, vod
         finally:
             mongo_client().drop_database(mongo_db)

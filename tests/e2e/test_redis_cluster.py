@@ -1,4 +1,4 @@
-"""Chat past one box (docs/operations.md, "Chat on a Redis Cluster"): two Daphne web nodes whose chat runs
+"""Chat past one box (docs/operations.md, "Chat on a Redis Cluster"): two web nodes (uvicorn) whose chat runs
 on a three-primary Redis Cluster (one replica each) started from Debian's redis-server on loopback; the
 site's other Redis uses (cache, presence, outbox) stay on the test Redis. Clients talk to the nodes over
 real websockets; the failover is a real one, the kill of a shard's primary."""
@@ -21,7 +21,7 @@ from django.conf import settings
 from redis.cluster import RedisCluster
 
 from streamlite.redis import keys
-from tests.e2e.conftest import free_port, running_daphne, shared_database_url
+from tests.e2e.conftest import free_port, running_web, shared_database_url
 from tests.e2e.test_two_nodes import Node, bearer, connect, until
 from tests.factories import RoomFactory, UserFactory
 
@@ -142,7 +142,7 @@ def cluster_site(django_db_setup, django_db_blocker):
             for name in ("a", "b"):
                 node = Node(name, "", folder / f"worker-{name}.log")
                 node.http = stack.enter_context(
-                    running_daphne(port=free_port(), env=env, log=folder / f"daphne-{name}.log")
+                    running_web(port=free_port(), env=env, log=folder / f"web-{name}.log")
                 )
                 nodes.append(node)
             yield cluster, nodes, folder

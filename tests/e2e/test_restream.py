@@ -38,7 +38,7 @@ from tests.factories import RoomFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-# The ingest tests' fixtures: our nginx-rtmp with a Daphne for its hooks, and ffmpeg publishers.
+# The ingest tests' fixtures: our nginx-rtmp with a web process for its hooks, and ffmpeg publishers.
 ingest = test_ingest.ingest
 publishers = test_ingest.publishers
 

@@ -1,4 +1,4 @@
-"""The schedule and e-mail alert pages as a person uses them, in Debian's Chromium against a real Daphne:
+"""The schedule and e-mail alert pages as a person uses them, in Debian's Chromium against a real web process:
 a streamer schedules a stream on the dashboard, a viewer finds it on the home, profile and room pages and
 presses "Remind me", and picks e-mail alerts on the following page. Screenshots at desktop and phone size."""
 
@@ -35,10 +35,10 @@ def page_as(browser, client, base_url, user, viewport):
     return page, errors
 
 
-def test_a_streamer_schedules_and_a_viewer_asks_to_be_reminded(daphne_server, chromium, client):  # noqa: F811
+def test_a_streamer_schedules_and_a_viewer_asks_to_be_reminded(web_server, chromium, client):  # noqa: F811
     room = RoomFactory(owner=UserFactory(display_name="Ann Streams"), title="Ann's speedruns")
-    page, errors = page_as(chromium, client, daphne_server, room.owner, DESKTOP)
-    page.goto(f"{daphne_server}/dashboard/schedule/")
+    page, errors = page_as(chromium, client, web_server, room.owner, DESKTOP)
+    page.goto(f"{web_server}/dashboard/schedule/")
     starts = (timezone.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
     page.fill("#id_title", "Any% world record attempt")
     page.fill("#id_starts_at", starts)
@@ -51,35 +51,35 @@ def test_a_streamer_schedules_and_a_viewer_asks_to_be_reminded(daphne_server, ch
 
     viewer = UserFactory()
     for viewport, size in ((DESKTOP, "1440"), (PHONE, "390")):
-        page, errors = page_as(chromium, client, daphne_server, viewer, viewport)
+        page, errors = page_as(chromium, client, web_server, viewer, viewport)
         for name, url in (
             ("home", "/"),
             ("profile", f"/u/{room.owner.username}/"),
             ("room", f"/rooms/{room.pk}/"),
         ):
-            page.goto(daphne_server + url)
+            page.goto(web_server + url)
             item = page.locator(f'[data-scheduled="{entry.pk}"]')
             assert "Any% world record attempt" in item.inner_text()
             item.scroll_into_view_if_needed()
             page.screenshot(path=str(ARTIFACTS / f"schedule-{name}-{size}.png"), full_page=True)
         assert errors == [], size
 
-    page.goto(f"{daphne_server}/rooms/{room.pk}/")
+    page.goto(f"{web_server}/rooms/{room.pk}/")
     page.click(f'[data-scheduled="{entry.pk}"] button[type=submit]')
     page.wait_for_selector(f'[data-scheduled="{entry.pk}"] button[aria-pressed="true"]')
     assert Reminder.objects.filter(scheduled=entry, user=viewer).exists()
     assert page.url.endswith(f"/rooms/{room.pk}/")
 
-    calendar = page.request.get(f"{daphne_server}/u/{room.owner.username}/schedule.ics")
+    calendar = page.request.get(f"{web_server}/u/{room.owner.username}/schedule.ics")
     assert calendar.ok and "SUMMARY:Any% world record attempt" in calendar.text()
 
 
-def test_a_viewer_picks_email_alerts_and_unsubscribes_from_the_link(daphne_server, chromium, client):  # noqa: F811
+def test_a_viewer_picks_email_alerts_and_unsubscribes_from_the_link(web_server, chromium, client):  # noqa: F811
     follow = FollowFactory(followed=UserFactory(display_name="Ann Streams"))
     RoomFactory(owner=follow.followed)
     for viewport, size in ((DESKTOP, "1440"), (PHONE, "390")):
-        page, errors = page_as(chromium, client, daphne_server, follow.follower, viewport)
-        page.goto(f"{daphne_server}/following/")
+        page, errors = page_as(chromium, client, web_server, follow.follower, viewport)
+        page.goto(f"{web_server}/following/")
         page.screenshot(path=str(ARTIFACTS / f"following-email-{size}.png"), full_page=True)
         assert errors == []
     page.check("[data-email-alerts] input[name=email_live]")
@@ -90,8 +90,8 @@ def test_a_viewer_picks_email_alerts_and_unsubscribes_from_the_link(daphne_serve
     assert (follow.email_live, follow.email_vod) == (True, False)
 
     token = email_unsubscribe_token(recipient_id=follow.follower_id, streamer_id=follow.followed_id)
-    anonymous, errors = page_as(chromium, client, daphne_server, None, PHONE)
-    anonymous.goto(f"{daphne_server}/notifications/unsubscribe/{token}/")
+    anonymous, errors = page_as(chromium, client, web_server, None, PHONE)
+    anonymous.goto(f"{web_server}/notifications/unsubscribe/{token}/")
     anonymous.screenshot(path=str(ARTIFACTS / "unsubscribe-390.png"), full_page=True)
     anonymous.click("[data-unsubscribe-form] button[type=submit]")
     anonymous.wait_for_selector("[data-unsubscribed]")
@@ -99,15 +99,15 @@ def test_a_viewer_picks_email_alerts_and_unsubscribes_from_the_link(daphne_serve
     assert errors == []
 
 
-def test_times_are_entered_and_shown_in_the_readers_time_zone(daphne_server, chromium, client):  # noqa: F811
+def test_times_are_entered_and_shown_in_the_readers_time_zone(web_server, chromium, client):  # noqa: F811
     room = RoomFactory(title="Seoul evening show")
     context = chromium.new_context(viewport=DESKTOP, timezone_id="Asia/Seoul", locale="en-GB")
     client.force_login(room.owner)
     context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": daphne_server}]
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": web_server}]
     )
     page = context.new_page()
-    page.goto(f"{daphne_server}/dashboard/schedule/")
+    page.goto(f"{web_server}/dashboard/schedule/")
     assert page.inner_text("label[for=id_starts_at]") == "Starts at (your time)"
     day = (timezone.now() + timedelta(days=2)).date()
     page.fill("#id_title", "Evening in Seoul")
@@ -120,6 +120,6 @@ def test_times_are_entered_and_shown_in_the_readers_time_zone(daphne_server, chr
     # In the page's language (English: a 12-hour clock), in Seoul's time, not the server's UTC.
     shown = page.inner_text("[data-schedule-entries] time")
     assert SEOUL_EVENING.search(shown) and "UTC" not in shown, shown
-    page.goto(f"{daphne_server}/rooms/{room.pk}/")
+    page.goto(f"{web_server}/rooms/{room.pk}/")
     assert SEOUL_EVENING.search(page.inner_text(f'[data-scheduled="{entry.pk}"] time'))
     context.close()

@@ -1,5 +1,5 @@
-"""Two nodes as one site (DESIGN §1, "Scaling out"): two Daphne web processes and two Celery workers, one
-beat, sharing one PostgreSQL, one Redis and one MongoDB stand-in. Clients talk to the nodes over real HTTP
+"""Two nodes as one site (DESIGN §1, "Scaling out"): two web processes (uvicorn, as `make run`) and two
+Celery workers, one beat, sharing one PostgreSQL, one Redis and one MongoDB stand-in. Clients talk to the nodes over real HTTP
 and real websockets; nothing in the site is mocked.
 
 The site gets a Redis database of its own on the test Redis: the suite's per-test cache clear (FLUSHDB of
@@ -34,7 +34,7 @@ from tests.e2e.conftest import (
     free_port,
     running_celery_beat,
     running_celery_worker,
-    running_daphne,
+    running_web,
     shared_database_url,
 )
 from tests.factories import FollowFactory, RoomFactory, StreamFactory, UserFactory
@@ -142,7 +142,7 @@ def site(django_db_setup, django_db_blocker):
             stack.enter_context(running_celery_beat(env=env, folder=folder))
             for node in site.nodes:
                 node.http = stack.enter_context(
-                    running_daphne(port=free_port(), env=env, log=folder / f"daphne-{node.name}.log")
+                    running_web(port=free_port(), env=env, log=folder / f"web-{node.name}.log")
                 )
             yield site
     finally:

@@ -12,13 +12,13 @@ from tests.factories import RoomFactory, UserFactory
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_the_viewer_list_names_signed_in_viewers_and_counts_the_others(daphne_server, chromium):  # noqa: F811
+def test_the_viewer_list_names_signed_in_viewers_and_counts_the_others(web_server, chromium):  # noqa: F811
     room = RoomFactory()
     ann = UserFactory(username="ann", display_name="Ann")
     bob = UserFactory(username="bob", display_name="Bob")
     # Two anonymous browsers from one address without a session are one viewer (the count is of viewers).
-    pages = [room_page(chromium, daphne_server, room, user) for user in (ann, None, None)]
-    page = room_page(chromium, daphne_server, room, bob)
+    pages = [room_page(chromium, web_server, room, user) for user in (ann, None, None)]
+    page = room_page(chromium, web_server, room, bob)
     page.wait_for_function(
         "() => document.querySelector('[data-chat-viewers]').textContent === '3'", timeout=15_000
     )

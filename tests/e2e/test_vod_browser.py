@@ -1,4 +1,4 @@
-"""A processed VOD plays in Debian's Chromium through a real Daphne, from local media and from S3 (moto_server),
+"""A processed VOD plays in Debian's Chromium through a real web process, from local media and from S3 (moto_server),
 with its danmaku replayed at their moment and the view counted."""
 
 import os
@@ -15,7 +15,7 @@ from django.test import override_settings
 
 from rooms.selectors import stream_key_active
 from streamlite.mongo import MESSAGES, mongo_client
-from tests.e2e.conftest import REPO_ROOT, free_port, running_daphne, shared_database_url
+from tests.e2e.conftest import REPO_ROOT, free_port, running_web, shared_database_url
 from tests.e2e.test_ingest import ingest, publishers, wait_for, wait_idle, wait_live  # noqa: F401 (fixtures)
 from tests.e2e.test_player_browser import chromium  # noqa: F401 (fixture)
 from tests.factories import RoomFactory, StreamFactory, VodFactory
@@ -81,7 +81,7 @@ def test_vod_plays_with_danmaku_at_their_moment_and_counts_a_view(
              "created_at": datetime.now(UTC), "client_id": "c1", "deleted": False}
         )  # fmt: skip
         try:
-            with running_daphne(port=free_port(), env=env, log=tmp_path / "daphne.log") as base_url:
+            with running_web(port=free_port(), env=env, log=tmp_path / "web.log") as base_url:
                 page = chromium.new_page(viewport={"width": 1280, "height": 900})
                 errors: list[str] = []
                 page.on("pageerror", lambda error: errors.append(str(error)))
@@ -150,7 +150,7 @@ def test_a_streamed_session_becomes_a_ready_vod(ingest, publishers):  # noqa: F8
     assert stored.is_file()
 
 
-def test_dashboard_progress_moves_and_a_failed_vod_is_retried(daphne_server, chromium, client):  # noqa: F811
+def test_dashboard_progress_moves_and_a_failed_vod_is_retried(web_server, chromium, client):  # noqa: F811
     vod = VodFactory(status=Vod.Status.PROCESSING, progress=10)
     failed = VodFactory(
         room=vod.room, status=Vod.Status.FAILED, failure_reason="The recording file is empty."
@@ -158,12 +158,12 @@ def test_dashboard_progress_moves_and_a_failed_vod_is_retried(daphne_server, chr
     client.force_login(vod.room.owner)
     context = chromium.new_context(viewport={"width": 1280, "height": 1600})
     context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": daphne_server}]
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": web_server}]
     )
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(f"{daphne_server}/dashboard/")
+    page.goto(f"{web_server}/dashboard/")
 
     bar = f"[data-vod-row='{vod.pk}'] [data-vod-progress]"
     page.wait_for_function("(bar) => document.querySelector(bar)?.value === 10", arg=bar, timeout=10_000)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from streamlite.mongo import MESSAGES, mongo_client
-from tests.e2e.conftest import free_port, running_daphne, shared_database_url
+from tests.e2e.conftest import free_port, running_web, shared_database_url
 from tests.e2e.test_player_browser import ARTIFACTS, chromium  # noqa: F401 (fixture)
 from tests.factories import StreamFactory
 from tests.vod.conftest import ffmpeg_recording
@@ -56,7 +56,7 @@ def test_vod_chat_replays_beside_the_video_at_its_moment_and_follows_seeks(chrom
         "MONGO_DB": mongo_db,
     }
     try:
-        with running_daphne(port=free_port(), env=env, log=tmp_path / "daphne.log") as base_url:
+        with running_web(port=free_port(), env=env, log=tmp_path / "web.log") as base_url:
             page = chromium.new_page(viewport={"width": 1440, "height": 900})
             errors: list[str] = []
             page.on("pageerror", lambda error: errors.append(str(error)))

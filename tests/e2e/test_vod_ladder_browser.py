@@ -1,4 +1,4 @@
-"""A VOD with a quality ladder in Debian's Chromium through a real Daphne: hls.js plays it on Auto, drops to
+"""A VOD with a quality ladder in Debian's Chromium through a real web process: hls.js plays it on Auto, drops to
 a lower rung when the DevTools protocol throttles the network, and the quality menu pins a rung (by
 keyboard) that a reload keeps."""
 
@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from streams.ladder import Rung
-from tests.e2e.conftest import REPO_ROOT, free_port, running_daphne, shared_database_url
+from tests.e2e.conftest import REPO_ROOT, free_port, running_web, shared_database_url
 from tests.e2e.test_player_browser import chromium  # noqa: F401 (fixture)
 from tests.factories import StreamFactory, VodFactory, ladder_use
 from vod.models import Vod, VodRendition
@@ -73,7 +73,7 @@ def test_the_ladder_plays_adaptively_drops_when_throttled_and_a_pinned_rung_surv
         "MEDIA_ROOT": settings.MEDIA_ROOT,
         "MONGO_DB": f"test_ladder_{uuid.uuid4().hex[:10]}",
     }
-    with running_daphne(port=free_port(), env=env, log=tmp_path / "daphne.log") as base_url:
+    with running_web(port=free_port(), env=env, log=tmp_path / "web.log") as base_url:
         context = chromium.new_context(viewport={"width": 1440, "height": 900})
         page = context.new_page()
         errors: list[str] = []
@@ -172,7 +172,7 @@ def _wait_for_segments(page, segments: list[str], seen: int, timeout_ms: int = 2
 
 
 def test_the_dashboard_shows_each_rung_as_it_is_made_and_a_failed_one_with_its_reason(
-    daphne_server,
+    web_server,
     chromium,  # noqa: F811
     client,
 ):
@@ -192,11 +192,11 @@ def test_the_dashboard_shows_each_rung_as_it_is_made_and_a_failed_one_with_its_r
         VodRendition.objects.filter(pk=busy.pk).update(progress=40)
         context = chromium.new_context(viewport={"width": width, "height": height})
         context.add_cookies(
-            [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": daphne_server}]
+            [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": web_server}]
         )
         page = context.new_page()
         page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(f"{daphne_server}/dashboard/")
+        page.goto(f"{web_server}/dashboard/")
         row = page.locator(f"[data-vod-row='{vod.pk}']")
         row.locator("[data-rung='480p']").wait_for(timeout=10_000)
         assert row.locator("[data-vod-rungs] li").all_inner_texts() == [

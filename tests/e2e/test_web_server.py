@@ -1,4 +1,4 @@
-"""The ASGI app served by a real Daphne over HTTP, as `make run` and production serve it."""
+"""The ASGI app served over HTTP by a real web process, as `make run` starts it (uvicorn)."""
 
 import io
 import json
@@ -17,8 +17,8 @@ def fetch(url: str):
         return response.status, response.headers, response.read().decode()
 
 
-def test_health_check_answers_over_http(daphne_server):
-    status, _, body = fetch(f"{daphne_server}/healthz")
+def test_health_check_answers_over_http(web_server):
+    status, _, body = fetch(f"{web_server}/healthz")
 
     assert status == 200
     assert json.loads(body) == {
@@ -27,10 +27,10 @@ def test_health_check_answers_over_http(daphne_server):
     }
 
 
-def test_home_page_shows_the_seeded_rooms(daphne_server, tmp_path):
+def test_home_page_shows_the_seeded_rooms(web_server, tmp_path):
     call_command("seed_demo", demo_password_file=tmp_path / "demo-password.txt", stdout=io.StringIO())
 
-    status, headers, body = fetch(f"{daphne_server}/")
+    status, headers, body = fetch(f"{web_server}/")
 
     assert status == 200
     assert headers.get_content_type() == "text/html"
@@ -38,13 +38,13 @@ def test_home_page_shows_the_seeded_rooms(daphne_server, tmp_path):
     assert "Evening guitar session 吉他之夜" in body
 
 
-def test_stylesheets_are_served_by_whitenoise(daphne_server):
-    _, _, home = fetch(f"{daphne_server}/")
+def test_stylesheets_are_served_by_whitenoise(web_server):
+    _, _, home = fetch(f"{web_server}/")
     links = re.findall(r"<link\b[^>]*>", home)
     stylesheets = [re.search(r'href="([^"]+)"', link)[1] for link in links if 'rel="stylesheet"' in link]
 
     for path in [static("admin/css/base.css"), *stylesheets]:
-        status, headers, body = fetch(f"{daphne_server}{path}")
+        status, headers, body = fetch(f"{web_server}{path}")
         assert status == 200
         assert headers.get_content_type() == "text/css"
         # The hashed names of the manifest storage are cached for good: WhiteNoise, not Django, served it.

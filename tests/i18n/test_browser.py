@@ -5,7 +5,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from tests.e2e.conftest import daphne_server  # noqa: F401 (fixture)
+from tests.e2e.conftest import web_server  # noqa: F401 (fixture)
 from tests.e2e.test_player_browser import ARTIFACTS, chromium  # noqa: F401 (fixture)
 from tests.factories import LiveRoomFactory, UserFactory
 from tests.i18n.conftest import translated
@@ -27,7 +27,7 @@ def send(page, text: str, kind: str) -> None:
     page.click("[data-chat-send]")
 
 
-def test_home_and_room_in_each_language(daphne_server, chromium):  # noqa: F811
+def test_home_and_room_in_each_language(web_server, chromium):  # noqa: F811
     ARTIFACTS.mkdir(exist_ok=True)
     viewer = UserFactory()
     room = LiveRoomFactory(comment_cooldown_ms=0, title="Phở 直播 방송")
@@ -38,21 +38,21 @@ def test_home_and_room_in_each_language(daphne_server, chromium):  # noqa: F811
         context = chromium.new_context(viewport={"width": 1280, "height": 800})
         context.add_cookies(
             [
-                {"name": "sessionid", "value": session.cookies["sessionid"].value, "url": daphne_server},
-                {"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": daphne_server},
+                {"name": "sessionid", "value": session.cookies["sessionid"].value, "url": web_server},
+                {"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": web_server},
             ]
         )
         page = context.new_page()
         page.on("pageerror", lambda error, lang=language: problems.append(f"{lang}: {error}"))
         nav = translated(language, "Categories")
 
-        page.goto(f"{daphne_server}/")
+        page.goto(f"{web_server}/")
         assert page.get_attribute("html", "lang") == language
         assert page.locator(".menu--categories .menu__toggle").inner_text().strip() == nav
         assert page.locator(".menu--categories .menu__toggle").is_visible()
         page.screenshot(path=str(ARTIFACTS / f"i18n-home-{language}.png"))
 
-        page.goto(f"{daphne_server}/rooms/{room.pk}/")
+        page.goto(f"{web_server}/rooms/{room.pk}/")
         page.wait_for_selector("[data-chat-status][data-state=connected]", timeout=15_000)
         assert page.locator("[data-chat-status]").inner_text() == translated_js(page, "Connected")
         send(page, text, "danmaku")
