@@ -13,6 +13,7 @@ from chat import events as chat_events
 from chat import pipeline, presence
 from chat.hub import Frame, Hub, Socket, hub_current
 from chat.selectors import emote_map, room_pinned_message
+from chat.wire import wire_of
 from rooms.models import Room
 
 logger = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             close=lambda code: self.close(code=code),
             user_id=self.sender.user_id,
             held=True,
+            wire=wire_of(self.base_send),
         )
         try:
             await self.hub.join(room_id=self.room_id, socket=self.socket)

@@ -15,6 +15,7 @@ from django.conf import settings
 from redis.exceptions import RedisError
 
 from chat import events as chat_events
+from chat.wire import Wire, frame_bytes
 from streamlite import metrics
 from streamlite.gc_tuning import gc_tune
 from streamlite.redis import (
@@ -107,10 +108,11 @@ class Frame:
     """What a socket is sent: the text, written unchanged to every socket of the room, and the range of
     room seqs in it, so a socket that already has some of them is sent only the rest."""
 
-    __slots__ = ("text", "first", "last", "resume", "_events")
+    __slots__ = ("text", "first", "last", "resume", "_events", "_wire")
 
     def __init__(self, text: str, first: int = 0, last: int = 0, *, events=None, resume: bool = False):
         self.text, self.first, self.last, self.resume, self._events = text, first, last, resume, events
+        self._wire: bytes | None = None
 
     @classmethod
     def of(cls, events: list[dict], *, resume: bool = False) -> "Frame":
@@ -125,6 +127,12 @@ class Frame:
         if self._events is None:
             self._events = json.loads(self.text)["events"]
         return self._events
+
+    def wire(self) -> bytes:
+        """The text as a websocket frame, built once for every socket of the room."""
+        if self._wire is None:
+            self._wire = frame_bytes(self.text)
+        return self._wire
 
     def text_for(self, socket: "Socket") -> str | None:
         """The frame as ``socket`` must get it, None when it has every event already."""
@@ -149,12 +157,16 @@ class Socket:
         user_id: int | None,
         limit: int | None = None,
         held: bool = False,
+        wire: Wire | None = None,
     ):
         self.id = uuid4().hex
         self.user_id = user_id
         self.joined_at = time.monotonic()
         self._send = send
         self._close = close
+        # Frames go straight to the transport when the server allows it (chat.wire), else through send.
+        self._wire = wire
+        self._sending = False
         self._limit = limit or settings.CHAT_SOCKET_QUEUE_FRAMES
         self._frames: deque[Frame] = deque()
         # A bare future rather than an asyncio.Event: a fan-out wakes every socket of the room each frame.
@@ -182,11 +194,15 @@ class Socket:
     def push(self, frame: Frame | str) -> None:
         if self.closed:
             return
+        frame = frame if isinstance(frame, Frame) else Frame(frame)
+        idle = self._writer is not None and not self._frames and not self._sending
+        if self._wire is not None and idle and self._write_now(frame):
+            return
         if len(self._frames) >= self._limit:
             logger.info("closing a slow chat socket (%d frames queued)", len(self._frames))
             self.kill(CLOSE_SLOW)
             return
-        self._frames.append(frame if isinstance(frame, Frame) else Frame(frame))
+        self._frames.append(frame)
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
 
@@ -204,18 +220,37 @@ class Socket:
         if self._writer is not None:
             self._writer.cancel()
 
+    def _write_now(self, frame: Frame) -> bool:
+        """Write ``frame`` to the transport at once; False when it must wait its turn through send."""
+        text = frame.text_for(self)
+        if text is not None and not self._wire.write(
+            frame.wire() if text is frame.text else frame_bytes(text)
+        ):
+            return False
+        self._sent(frame)
+        return True
+
+    def _sent(self, frame: Frame) -> None:
+        if frame.last > self.last_seq:
+            self.last_seq = frame.last
+        if frame.resume:
+            self._join_seq = 0  # what it left out is sent now
+
     async def _write(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             while self._frames:
                 frame = self._frames.popleft()
+                if self._wire is not None and self._write_now(frame):
+                    continue
                 text = frame.text_for(self)
-                if frame.last > self.last_seq:
-                    self.last_seq = frame.last
-                if frame.resume:
-                    self._join_seq = 0  # what it left out is sent now
+                self._sent(frame)
                 if text is not None:
-                    await self._send(text)
+                    self._sending = True
+                    try:
+                        await self._send(text)
+                    finally:
+                        self._sending = False
             self._waiter = loop.create_future()
             await self._waiter
 
