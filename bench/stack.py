@@ -1,6 +1,7 @@
 """The stack exactly as `make run` starts it (scripts/run.sh) in a folder of its own, on ports of its own,
 for the benchmarks that measure what users run."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -61,11 +62,18 @@ class Stack:
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
+            # Each service runs in a session of its own: should run.sh not finish its own stopping, they
+            # would outlive it (a web process was found an hour after a run).
+            family = [(pid, started_at(pid)) for pid in descendants(self.process.pid)]
             self.process.send_signal(signal.SIGINT)  # what Ctrl-C does
             try:
                 self.process.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
+            for pid, started in family:
+                if started is not None and started_at(pid) == started:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
 
     def django(self) -> None:
         """Django in this process, on the stack's stores and secrets, to make users and read results."""
@@ -129,6 +137,15 @@ def process_name(pid: int) -> str:
         if marker in text:
             return marker if marker != "multiprocessing" else "uvicorn worker"
     return text[:40]
+
+
+def started_at(pid: int) -> int | None:
+    """When ``pid`` started (clock ticks since boot): the same pid and start are the same process."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return int(stat.read().rsplit(")", 1)[1].split()[19])
+    except FileNotFoundError:
+        return None
 
 
 def cpu_seconds(pid: int) -> float:
