@@ -273,6 +273,7 @@ class Hub:
         self.filling: dict[int, list[Part]] = {}
         # Short in-process caches of what every message needs (rules, bans, the live stream's start).
         self.cache: dict[tuple, tuple[float, object]] = {}
+        self._loading: dict[tuple, asyncio.Future] = {}
         self._pubsub = chat_pubsub(self.chat_redis)
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
@@ -302,14 +303,31 @@ class Hub:
                 socket.stop()
         await self._pubsub.aclose()
 
-    def cached(self, key: tuple, ttl_s: float):
+    async def cached_load(self, key: tuple, ttl_s: float, load: Callable[[], Awaitable]):
+        """``key``'s value from the process cache, else from ``load()``, run once for every message that
+        asks meanwhile: when an entry expires under a busy room, hundreds of messages would each start
+        the same query in the thread pool and queue behind each other."""
         hit = self.cache.get(key)
         if hit is not None and time.monotonic() - hit[0] < ttl_s:
             return hit[1]
-        return None
+        task = self._loading.get(key)
+        if task is None:
+            task = self._loading[key] = asyncio.ensure_future(self._load(key, load))
+        return await asyncio.shield(task)
 
-    def cache_set(self, key: tuple, value) -> None:
-        self.cache[key] = (time.monotonic(), value)
+    async def _load(self, key: tuple, load: Callable[[], Awaitable]):
+        try:
+            value = await load()
+            if self._loading.get(key) is asyncio.current_task():  # not dropped meanwhile (a ban)
+                self.cache[key] = (time.monotonic(), value)
+            return value
+        finally:
+            if self._loading.get(key) is asyncio.current_task():
+                del self._loading[key]
+
+    def cache_drop(self, key: tuple) -> None:
+        self.cache.pop(key, None)
+        self._loading.pop(key, None)
 
     async def join(self, *, room_id: int, socket: Socket) -> None:
         await self.start()
@@ -395,7 +413,7 @@ class Hub:
         first, last, types = header.split(" ", 2)
         kinds = types.split(",")
         if "room_state" in kinds:
-            self.cache.pop(("live", room_id), None)
+            self.cache_drop(("live", room_id))
         self._take(room_id, (int(first), int(last), kinds, body))
 
     def _take(self, room_id: int, part: "Part") -> None:
@@ -467,8 +485,10 @@ class Hub:
 
     def _control(self, order: dict) -> None:
         user_id, room_id = order["close_user"], order.get("room_id")
-        for key in [key for key in self.cache if key[0] == "bans" and room_id in (None, key[1])]:
-            self.cache.pop(key, None)
+        for key in [
+            key for key in [*self.cache, *self._loading] if key[0] == "bans" and room_id in (None, key[1])
+        ]:
+            self.cache_drop(key)
         for rid, sockets in self.rooms.items():
             if room_id is not None and rid != room_id:
                 continue

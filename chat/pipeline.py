@@ -185,21 +185,19 @@ def message_validate(payload: dict) -> dict:
 
 
 async def _rules(hub: Hub, room_id: int) -> RoomChatRules | None:
-    rules = hub.cached(("rules", room_id), RULES_CACHE_S)
-    if rules is None:
-        rules = await database_sync_to_async(room_chat_rules)(room_id)
-        hub.cache_set(("rules", room_id), rules)
-    return rules
+    return await hub.cached_load(
+        ("rules", room_id), RULES_CACHE_S, lambda: database_sync_to_async(room_chat_rules)(room_id)
+    )
 
 
 async def _emote_ids(hub: Hub, room_id: int) -> dict[str, int]:
     """Emote name -> id in the room (a room emote wins over the site's of the same name), for counting."""
-    ids = hub.cached(("emotes", room_id), EMOTES_CACHE_S)
-    if ids is None:
+
+    async def load() -> dict[str, int]:
         entries = await database_sync_to_async(emote_map)(room_id=room_id)
-        ids = {entry["name"]: entry["id"] for entry in entries}
-        hub.cache_set(("emotes", room_id), ids)
-    return ids
+        return {entry["name"]: entry["id"] for entry in entries}
+
+    return await hub.cached_load(("emotes", room_id), EMOTES_CACHE_S, load)
 
 
 def emotes_used(text: str, ids: dict[str, int]) -> set[int]:
@@ -212,10 +210,9 @@ def emotes_used(text: str, ids: dict[str, int]) -> set[int]:
 async def _banned(hub: Hub, *, user_id: int, room_id: int) -> bool:
     # Who is banned in the room, one query per room and a few seconds rather than one per sender: a ban
     # order drops the entry (a ban bites at once), and a listed user is checked again (a lifted ban too).
-    banned = hub.cached(("bans", room_id), BAN_CACHE_S)
-    if banned is None:
-        banned = await database_sync_to_async(chat_banned_users)(room_id=room_id)
-        hub.cache_set(("bans", room_id), banned)
+    banned = await hub.cached_load(
+        ("bans", room_id), BAN_CACHE_S, lambda: database_sync_to_async(chat_banned_users)(room_id=room_id)
+    )
     if user_id not in banned:
         return False
     return await database_sync_to_async(chat_ban_active)(user_id=user_id, room_id=room_id) is not None

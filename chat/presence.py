@@ -54,15 +54,14 @@ async def room_live_stream(hub, room_id: int) -> tuple[int | None, int | None]:
     """The room's live stream id and its start (epoch ms), or (None, None); cached in the hub, dropped when
     a room_state event passes. Without streams' announcement (Redis emptied), the room row still gives
     the start, and the next reconcile announces the stream again."""
-    cached = hub.cached(("live", room_id), LIVE_CACHE_S)
-    if cached is None:
+
+    async def load() -> tuple[int | None, int | None]:
         live = await hub.redis.hgetall(keys.chat_live(room_id))
         if live:
-            cached = int(live["stream_id"]), int(live["started_ms"])
-        else:
-            cached = None, await database_sync_to_async(_live_started_ms)(room_id)
-        hub.cache_set(("live", room_id), cached)
-    return cached
+            return int(live["stream_id"]), int(live["started_ms"])
+        return None, await database_sync_to_async(_live_started_ms)(room_id)
+
+    return await hub.cached_load(("live", room_id), LIVE_CACHE_S, load)
 
 
 def viewer_of(*, user, session_key: str | None, address: str) -> str:

@@ -160,3 +160,30 @@ async def test_a_socket_sends_what_its_join_batch_and_a_resume_already_gave_once
         [("ack", 6), ("chat", 6)],
     ]
     socket.stop()
+
+
+async def test_a_cache_entry_is_loaded_once_for_every_message_waiting_on_it(chat_hub):
+    """An entry expiring under a busy room: the messages waiting share one query instead of each queueing
+    its own in the thread pool; a ban order drops a load in flight, so the next message loads afresh."""
+    loads = []
+    release = asyncio.Event()
+
+    async def load():
+        loads.append(1)
+        await release.wait()
+        return {len(loads)}
+
+    waiting = [asyncio.create_task(chat_hub.cached_load(("bans", 8), 5, load)) for _ in range(50)]
+    await asyncio.sleep(0.05)
+    release.set()
+    assert [await task for task in waiting] == [{1}] * 50
+    assert len(loads) == 1
+    assert await chat_hub.cached_load(("bans", 8), 5, load) == {1}  # cached now
+
+    release.clear()
+    in_flight = asyncio.create_task(chat_hub.cached_load(("bans", 9), 5, load))
+    await asyncio.sleep(0.05)
+    chat_hub._control({"close_user": 1, "room_id": 9})  # a ban in room 9
+    release.set()
+    assert await in_flight == {2}
+    assert await chat_hub.cached_load(("bans", 9), 5, load) == {3}  # the dropped load was not kept
