@@ -23,9 +23,9 @@ export DEBUG=0 SECRET_KEY=test-secret-key-of-at-least-thirty-two-bytes RTMP_HOOK
 export TEST_TMP="$dir" STATIC_ROOT="$dir/static" MEDIA_ROOT="$dir/media"
 .venv/bin/python manage.py compilemessages -v0 --ignore=.venv --ignore=node_modules
 .venv/bin/python manage.py collectstatic --noinput -v0
-# The whole suite runs on 3 pytest-xdist workers (TEST_WORKERS=N for another number), each with its own Redis, MongoDB database,
-# PostgreSQL test database and folders (tests/parallel.py, docs/testing.md); tests chosen by path run in
-# this one process unless TEST_WORKERS says otherwise.
+# The whole suite runs on 3 pytest-xdist workers (TEST_WORKERS=N for another number), each with its own
+# Redis, MongoDB database, PostgreSQL test database and folders (tests/parallel.py, docs/testing.md);
+# tests chosen by path run in this one process unless TEST_WORKERS says otherwise.
 workers=3
 for arg in "$@"; do
   case $arg in tests | tests/* | ./tests*) workers=0 ;; esac
