@@ -69,11 +69,18 @@ class Stack:
             try:
                 self.process.wait(timeout=60)
             except subprocess.TimeoutExpired:
+                print("make run did not stop within 60 s; killing what it started", file=sys.stderr)
                 os.killpg(self.process.pid, signal.SIGKILL)
             for pid, started in family:
                 if started is not None and started_at(pid) == started:
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, signal.SIGKILL)
+            # Redis and the MongoDB stand-in run detached from run.sh: stop them as its cleanup would
+            # (by their pid files; nothing to do when it got there).
+            subprocess.run(
+                ["scripts/services.sh", "stop", str(self.folder / "var/services")],
+                cwd=ROOT, env=self.env, timeout=120, check=False, capture_output=True,
+            )  # fmt: skip
 
     def django(self) -> None:
         """Django in this process, on the stack's stores and secrets, to make users and read results."""
