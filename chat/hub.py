@@ -453,8 +453,8 @@ class Hub:
                 event = json.loads(text)
                 if after < event["seq"] <= upto:
                     kept.append((event["seq"], event["seq"], [event["type"]], text))
-        except RedisError:
-            logger.warning("chat room %s: the events missed could not be read again", room_id)
+        except Exception:  # the parts held must go out whatever happened: the gap stays, nothing else is lost
+            logger.warning("chat room %s: the events missed could not be read again", room_id, exc_info=True)
         finally:
             held = self.filling.pop(room_id, [])
         if room_id not in self.rooms:
