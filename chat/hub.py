@@ -350,8 +350,10 @@ class Hub:
         self.seen.pop(room_id, None)
         try:
             await self._pubsub.unsubscribe(keys.chat_frames(room_id))
-        except RedisError:
-            logger.warning("unsubscribing room %s failed", room_id)
+        except (
+            Exception
+        ):  # a shard that just died may fail its closed connection any way (uvloop's RuntimeError)
+            logger.warning("unsubscribing room %s failed", room_id, exc_info=True)
         return True
 
     async def flush(self) -> None:

@@ -17,12 +17,14 @@ from urllib.parse import urlsplit
 
 import pytest
 import redis
+import websockets
 from django.conf import settings
 from redis.cluster import RedisCluster
 
+from chat.consumers import CLOSE_TRY_LATER
 from streamlite.redis import keys
 from tests.e2e.conftest import free_port, running_web, shared_database_url
-from tests.e2e.test_two_nodes import Node, bearer, connect, until
+from tests.e2e.test_two_nodes import PROMPT_S, Client, Node, bearer, connect, until
 from tests.factories import RoomFactory, UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -168,6 +170,26 @@ def logs(folder: Path) -> str:
     )
 
 
+async def connect_open(node: Node, path: str, headers: dict) -> Client:
+    """A socket that got its join batch: one refused while a shard is away (closed with 1013, "try
+    later") is opened again a second later, as the room page does."""
+    for _attempt in range(10):
+        connection = await websockets.connect(
+            f"{node.ws}{path}", origin=node.http, additional_headers=headers, open_timeout=PROMPT_S
+        )
+        client = Client(connection)
+        await until(
+            lambda client=client: client.events or client.connection.close_code is not None,
+            what=lambda: f"the first frame of {path} on node {node.name}\n{logs(node.worker_log.parent)}",
+        )
+        if client.events:
+            return client
+        assert client.connection.close_code == CLOSE_TRY_LATER, client.connection.close_code
+        await client.close()
+        await asyncio.sleep(1)
+    pytest.fail(f"{path} on node {node.name} refused ten times\n{logs(node.worker_log.parent)}")
+
+
 async def send_all(node: Node, path: str, user, texts: list[str], *, prefix: str) -> dict[str, dict]:
     """Send danmaku from a socket of ``user`` and wait for every ack, as the room page does: a socket
     closed meanwhile (1013 while a shard is away) is opened again and what was not acked is resent.
@@ -183,10 +205,7 @@ async def send_all(node: Node, path: str, user, texts: list[str], *, prefix: str
     }
     acks: dict[str, dict] = {}
     for _attempt in range(3):
-        try:
-            author = await connect(node, path, bearer(user))
-        except pytest.fail.Exception as failed:
-            pytest.fail(f"{failed}\n{logs(node.worker_log.parent)}")
+        author = await connect_open(node, path, bearer(user))
         for client_id, frame in frames.items():
             if client_id not in acks:
                 await author.connection.send(json.dumps(frame))
