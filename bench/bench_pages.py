@@ -38,6 +38,9 @@ LIVE = 100
 ROUNDS = int(os.environ.get("BENCH_PAGES_ROUNDS", "3"))
 DURATION_S = int(os.environ.get("BENCH_PAGES_DURATION_S", "8"))
 CONNECTIONS = 8
+# Every request carries the Accept-Encoding browsers send (kept pages are served gzipped to them);
+# BENCH_PAGES_ENCODING="" measures clients that accept no compression.
+ENCODING = os.environ.get("BENCH_PAGES_ENCODING", "gzip, deflate, br")
 GOAL = 0.9
 TRIVIAL_GOAL = 800
 USER_PREFIX = "pagebench"
@@ -89,8 +92,9 @@ def check(url: str, expect: str) -> None:
 def wrk(url: str, server_pid: int) -> tuple[float, float]:
     """Requests per second, and requests per CPU second of the server (less swayed by a busy machine)."""
     cpu_before = process_tree_cpu_seconds(server_pid)
+    encoding_header = ["-H", f"Accept-Encoding: {ENCODING}"] if ENCODING else []
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{DURATION_S}s", "--timeout", "10s", url],
+        ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{DURATION_S}s", "--timeout", "10s", *encoding_header, url],
         capture_output=True,
         text=True,
         check=True,
@@ -105,7 +109,10 @@ def wrk(url: str, server_pid: int) -> tuple[float, float]:
 def main() -> None:
     top = seed()
     live_total = Room.objects.filter(status=Room.Status.LIVE).count()
-    print(f"rooms: {Room.objects.count()} ({live_total} live); uvicorn, 1 process; wrk -t1 -c{CONNECTIONS}")
+    print(
+        f"rooms: {Room.objects.count()} ({live_total} live); uvicorn, 1 process; wrk -t1 -c{CONNECTIONS}; "
+        f"Accept-Encoding: {ENCODING or '(none)'}"
+    )
     trees = {"this tree": ROOT}
     if os.environ.get("BENCH_PAGES_BEFORE"):
         trees = {"before": Path(os.environ["BENCH_PAGES_BEFORE"]), "after": ROOT}

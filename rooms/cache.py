@@ -5,18 +5,23 @@ Every key here carries one version token. A room going live or idle, being creat
 request rebuilds from the database (in other web processes within ``VERSION_RECHECK_S``); keys of older
 tokens are never read again and expire on their own.
 What changes without such an event (viewer counts, follower counts, a new VOD, a streamer's new
-display name) may be up to ``STALE_S`` + ``LOCAL_S`` seconds old in a cached list or page.
+display name) may be up to ``STALE_S`` + ``LOCAL_S`` seconds old in a cached list, and a page a render
+longer: once a page is ``STALE_S`` old, the first request in any process renders it again while the
+others keep serving the old one, rather than every request of that moment rendering it at once.
+Pages are kept gzipped too, for the visitors whose browsers accept it.
 
 Two tiers: Redis, shared by every web process, and a small copy in each process's memory for
 ``LOCAL_S``, so the most requested pages do not cost even one Redis round trip per view.
 """
 
+import gzip
 import hashlib
 import logging
 import time
 import uuid
 from collections.abc import Callable
 from functools import wraps
+from typing import NamedTuple
 
 from django.contrib.messages import get_messages
 from django.core.cache import cache
@@ -26,6 +31,8 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
+from django.utils.cache import patch_vary_headers
+from django.utils.regex_helper import _lazy_re_compile
 from redis.exceptions import RedisError
 
 from rooms import selectors
@@ -37,7 +44,16 @@ VERSION_KEY = "rooms:version"
 VERSION_RECHECK_S = 1.0
 STALE_S = 5
 LOCAL_S = 1
+# A page due again is served as it was for up to this long while one request renders it anew.
+KEPT_STALE_S = 60
+REFRESH_CLAIM_S = 10
+GZIP_MIN_BYTES = 1024
+_ACCEPTS_GZIP = _lazy_re_compile(r"\bgzip\b")  # as django.middleware.gzip reads Accept-Encoding
 _local = LocMemCache("rooms-cache", {"TIMEOUT": LOCAL_S, "OPTIONS": {"MAX_ENTRIES": 500}})
+# This process's copies of pages for LOCAL_S, kept as they are: a Page is immutable, so unlike the
+# LocMemCache of the lists (which pickles) a hit costs a dict lookup. key -> (kept until, page).
+_local_pages: dict[str, tuple[float, "Page"]] = {}
+LOCAL_PAGES_MAX = 500
 
 
 _local_version: tuple[float, str] = (0.0, "")
@@ -67,6 +83,7 @@ def local_copies_forget() -> None:
     """Drop this process's copies, e.g. when a test empties Redis under them."""
     global _local_version
     _local.clear()
+    _local_pages.clear()
     _local_version = (0.0, "")
 
 
@@ -133,6 +150,50 @@ def _page_key(request: HttpRequest) -> str:
     return f"rooms:page:{_version()}:{translation.get_language()}:{address}"
 
 
+class Page(NamedTuple):
+    """A stored anonymous page: its body, also gzipped when worth it, and when it is due to be rendered again."""
+
+    content: bytes
+    gzipped: bytes | None
+    headers: tuple[tuple[str, str], ...]
+    fresh_until: float
+
+    def response(self, request: HttpRequest) -> HttpResponse:
+        if self.gzipped is None:
+            return HttpResponse(self.content, headers=dict(self.headers))
+        if _ACCEPTS_GZIP.search(request.META.get("HTTP_ACCEPT_ENCODING", "")):
+            response = HttpResponse(self.gzipped, headers=dict(self.headers))
+            response["Content-Encoding"] = "gzip"
+        else:
+            response = HttpResponse(self.content, headers=dict(self.headers))
+        patch_vary_headers(response, ("Accept-Encoding",))
+        return response
+
+
+def _page_get(key: str) -> Page | None:
+    kept = _local_pages.get(key)
+    if kept is not None and kept[0] > time.monotonic():
+        return kept[1]
+    page = cache.get(key)
+    if page is not None:
+        _page_keep_local(key, page)
+    return page
+
+
+def _page_keep_local(key: str, page: Page) -> None:
+    if len(_local_pages) >= LOCAL_PAGES_MAX:
+        _local_pages.clear()  # many addresses at once (a crawler): start again rather than track age
+    _local_pages[key] = (time.monotonic() + LOCAL_S, page)
+
+
+def _gzipped(response: HttpResponse) -> bytes | None:
+    # Compressed once here rather than per request: cached pages carry no secret (no CSRF token), so the
+    # compression cannot leak one (BREACH). Small bodies are not worth a Content-Encoding.
+    if len(response.content) < GZIP_MIN_BYTES or response.has_header("Content-Encoding"):
+        return None
+    return gzip.compress(response.content, compresslevel=6, mtime=0)
+
+
 def _request_cacheable(request: HttpRequest) -> bool:
     # Anything that could make the page personal (a user, a token, a pending message) keeps it uncached.
     return (
@@ -155,8 +216,27 @@ def _response_cacheable(response: HttpResponse) -> bool:
 
 def _store(key: str, request: HttpRequest, response: HttpResponse) -> None:
     # A CSRF token in the page (or its cookie) belongs to one visitor: such a response is never kept.
-    if _response_cacheable(response) and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE"):
-        _set(key, (response.content, dict(response.headers)))
+    if not _response_cacheable(response) or request.META.get("CSRF_COOKIE_NEEDS_UPDATE"):
+        return
+    # The length is the middleware's to set: it differs between the plain and the gzipped body.
+    headers = tuple((name, value) for name, value in response.headers.items() if name != "Content-Length")
+    page = Page(response.content, _gzipped(response), headers, time.time() + STALE_S)
+    try:
+        cache.set(key, page, timeout=STALE_S + KEPT_STALE_S)
+        cache.delete(f"{key}:refresh")  # the next time it is stale, the next request renders it
+    except RedisError:
+        logger.warning("page cache unavailable, %s not kept", request.path)
+        return
+    _page_keep_local(key, page)
+
+
+def _refresh_claimed(key: str) -> bool:
+    """Whether this request renders the stale page at ``key`` again: the first to ask in any process does,
+    the others keep serving the stale copy meanwhile instead of all rendering it at once."""
+    try:
+        return cache.add(f"{key}:refresh", 1, timeout=REFRESH_CLAIM_S)
+    except RedisError:
+        return False
 
 
 def anonymous_page(view: Callable) -> Callable:
@@ -173,14 +253,19 @@ def anonymous_page(view: Callable) -> Callable:
             return view(request, *args, **kwargs)
         try:
             key = _page_key(request)
-            found = _get(key)
+            found = _page_get(key)
+            if found is not None and found.fresh_until <= time.time():
+                if _refresh_claimed(key):
+                    found = None  # this request renders it again
+                else:
+                    # Another request renders it: this process serves the stale copy meanwhile, for LOCAL_S.
+                    _page_keep_local(key, found._replace(fresh_until=time.time() + LOCAL_S))
         except RedisError:
             # Pages keep working without Redis, only slower.
             logger.warning("page cache unavailable, rendering %s", request.path)
             return view(request, *args, **kwargs)
         if found is not None:
-            content, headers = found
-            return HttpResponse(content, headers=headers)
+            return found.response(request)
         response = view(request, *args, **kwargs)
         if hasattr(response, "add_post_render_callback"):
             response.add_post_render_callback(lambda rendered: _store(key, request, rendered))

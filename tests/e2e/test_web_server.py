@@ -1,9 +1,10 @@
 """The ASGI app served over HTTP by a real web process, as `make run` starts it (uvicorn)."""
 
+import gzip
 import io
 import json
 import re
-from urllib.request import urlopen
+from urllib.request import Request, urlopen
 
 import pytest
 from django.core.management import call_command
@@ -50,3 +51,17 @@ def test_stylesheets_are_served_by_whitenoise(web_server):
         # The hashed names of the manifest storage are cached for good: WhiteNoise, not Django, served it.
         assert "immutable" in headers["Cache-Control"]
         assert body.strip()
+
+
+def test_a_kept_page_reaches_a_browser_gzipped_with_the_right_length(web_server, tmp_path):
+    call_command("seed_demo", demo_password_file=tmp_path / "demo-password.txt", stdout=io.StringIO())
+    _, _, plain = fetch(f"{web_server}/")  # rendered, then kept
+
+    request = Request(f"{web_server}/", headers={"Accept-Encoding": "gzip, deflate, br"})  # noqa: S310
+    with urlopen(request, timeout=10) as response:  # noqa: S310 (our own loopback server)
+        body = response.read()
+        headers = response.headers
+    assert headers["Content-Encoding"] == "gzip"
+    assert int(headers["Content-Length"]) == len(body) < len(plain.encode()) / 3
+    assert "Accept-Encoding" in headers["Vary"]
+    assert gzip.decompress(body).decode() == plain

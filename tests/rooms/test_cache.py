@@ -1,5 +1,7 @@
 """Hot room lists and anonymous pages served from Redis, and every event that must outdate them."""
 
+import gzip
+import time
 from urllib.parse import urlencode
 
 import pytest
@@ -7,12 +9,14 @@ from django.contrib.auth.models import AnonymousUser
 from django.contrib.messages import constants
 from django.contrib.messages.storage.base import Message
 from django.contrib.messages.storage.cookie import CookieStorage
+from django.core.cache import cache as django_cache
 from django.db import connection
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from rooms import cache, services
@@ -119,6 +123,70 @@ def test_an_anonymous_visitor_with_a_message_gets_a_fresh_page_that_is_not_kept(
     assert "You are logged out." in page and "New title" in page
     del client.cookies["messages"]
     assert "Old title" in html(client, "/")  # the page with the message was not stored
+
+
+def page_key(url: str, language: str = "en") -> str:
+    request = RequestFactory().get(url)
+    with translation.override(language):
+        return cache._page_key(request)
+
+
+def age(url: str) -> None:
+    """Make the page kept for ``url`` due to be rendered again, as STALE_S seconds later."""
+    key = page_key(url)
+    page = django_cache.get(key)
+    assert page is not None, "the page was not kept"
+    django_cache.set(key, page._replace(fresh_until=time.time() - 1))
+    cache.local_copies_forget()
+
+
+def test_a_page_due_again_is_rendered_by_one_request_while_the_others_get_the_kept_one(client):
+    room = RoomFactory(title="Old title")
+    html(client, "/")
+    Room.objects.filter(pk=room.pk).update(title="New title")  # no event: anonymous pages may lag
+    age("/")
+
+    # Another process has claimed the render: this one serves what it has, without a query.
+    django_cache.add(f"{page_key('/')}:refresh", 1)
+    page, count = queries_of(lambda: html(client, "/"))
+    assert "Old title" in page and count == 0
+
+    django_cache.delete(f"{page_key('/')}:refresh")
+    cache.local_copies_forget()
+    assert "New title" in html(client, "/")  # this request claimed it and rendered it
+    page, count = queries_of(lambda: html(client, "/"))
+    assert "New title" in page and count == 0  # kept again, and fresh
+    age("/")
+    assert "New title" in html(client, "/")  # the claim of the last render was let go: due again, rendered
+    assert django_cache.get(f"{page_key('/')}:refresh") is None
+
+
+@pytest.mark.parametrize("url", ["/", "/api/rooms/?status=live"])
+def test_a_kept_page_is_served_gzipped_to_clients_that_accept_it(client, url):
+    LiveRoomFactory.create_batch(3)
+    plain = client.get(url)
+    assert "Content-Encoding" not in plain  # the render itself goes out as it is
+
+    zipped = client.get(url, headers={"accept-encoding": "gzip, deflate, br"})
+    assert zipped["Content-Encoding"] == "gzip"
+    assert gzip.decompress(zipped.content) == plain.content
+    assert zipped["Content-Type"] == plain["Content-Type"]
+    again = client.get(url)
+    assert "Content-Encoding" not in again and again.content == plain.content
+    for response in (zipped, again):
+        assert "Accept-Encoding" in response["Vary"]
+
+
+def test_a_small_kept_response_is_not_gzipped():
+    @cache.anonymous_page
+    def small(request):
+        return HttpResponse("hello")
+
+    for _ in range(2):
+        request = RequestFactory().get("/small/", headers={"accept-encoding": "gzip"})
+        request.user = AnonymousUser()
+        response = small(request)
+    assert response.content == b"hello" and "Content-Encoding" not in response
 
 
 def test_a_response_setting_a_cookie_or_carrying_a_csrf_token_is_not_kept():
