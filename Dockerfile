@@ -23,6 +23,6 @@ RUN SECRET_KEY=collectstatic RTMP_HOOK_SECRET=collectstatic python manage.py com
     && chown app var media
 USER app
 EXPOSE 8000
-# WEB_WORKERS web processes (passed to --workers by the shell): one core each for bursts of publish hooks.
+# WEB_WORKERS web processes (passed to --workers by the shell): one core each, each listening on its own socket.
 ENV WEB_WORKERS=2
-CMD ["sh", "-c", "exec uvicorn --host 0.0.0.0 --port 8000 --workers \"$WEB_WORKERS\" --lifespan off --ws-per-message-deflate false --no-proxy-headers streamlite.asgi:application"]
+CMD ["sh", "-c", "exec python -m streamlite.web_processes --host 0.0.0.0 --port 8000 --workers \"$WEB_WORKERS\""]

@@ -140,6 +140,8 @@ def process_name(pid: int) -> str:
     except FileNotFoundError:
         return "?"
     text = " ".join(word.decode(errors="replace") for word in words if word)
+    if "streamlite.web_processes" in text:
+        return "web"
     for marker in ("multiprocessing", "uvicorn", "celery", "redis-server", "postgres", "nginx", "mongo"):
         if marker in text:
             return marker if marker != "multiprocessing" else "uvicorn worker"

@@ -96,12 +96,12 @@ $PY manage.py migrate --noinput
 $PY manage.py seed_demo
 $PY manage.py ensure_admin
 
-# uvicorn rather than Daphne: it carried the chat fan-out benchmark (docs/benchmarks.md); per-message
-# deflate off, or each batch frame would be compressed once per socket instead of serialised once.
+# uvicorn rather than Daphne: it carried the chat fan-out benchmark (docs/benchmarks.md); its options,
+# and why each process listens on a socket of its own: streamlite/web_processes.py.
 # Several web processes add up their /metrics counters through files in one emptied folder.
 export PROMETHEUS_MULTIPROC_DIR=${PROMETHEUS_MULTIPROC_DIR:-$VAR_DIR/prometheus}
 mkdir -p "$PROMETHEUS_MULTIPROC_DIR" && find "$PROMETHEUS_MULTIPROC_DIR" -maxdepth 1 -name '*.db' -delete
-start web .venv/bin/uvicorn --host "$WEB_HOST" --port "$WEB_PORT" --workers "$WEB_WORKERS" --lifespan off --ws-per-message-deflate false --no-proxy-headers streamlite.asgi:application
+start web $PY -m streamlite.web_processes --host "$WEB_HOST" --port "$WEB_PORT" --workers "$WEB_WORKERS"
 start worker .venv/bin/celery -A streamlite worker -l info --concurrency 2
 start beat .venv/bin/celery -A streamlite beat -l info -s "$VAR_DIR/celerybeat-schedule"
 if $PY manage.py help render_rtmp_config >/dev/null 2>&1; then

@@ -2,7 +2,7 @@
 
 from streamlite.settings.base import env
 
-CHAT_TICK_MS = env.int("CHAT_TICK_MS", default=100)
+CHAT_TICK_MS = env.int("CHAT_TICK_MS", default=150)
 CHAT_RECENT_COUNT = 100
 CHAT_TEXT_MAX_CHARS = 200
 CHAT_FRAME_MAX_BYTES = 2048

@@ -14,7 +14,6 @@ from urllib.request import urlopen
 
 import pytest
 
-UVICORN = Path(sys.executable).with_name("uvicorn")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -55,10 +54,10 @@ def wait_until_serving(url: str, process: subprocess.Popen, log: Path, timeout: 
 @contextmanager
 def running_web(*, port: int, env: dict, log: Path):
     """A web process serving the project on ``port`` until the block ends, started as ``make run`` starts
-    its web processes (uvicorn, scripts/run.sh); yields its base URL."""
+    each of its web processes (streamlite.web_processes: uvicorn and its options); yields its base URL."""
     with log.open("wb") as log_file:
         process = subprocess.Popen(
-            [str(UVICORN), "--host", "127.0.0.1", "--port", str(port), *WEB_OPTIONS],
+            [sys.executable, "-m", "streamlite.web_processes", "--host", "127.0.0.1", "--port", str(port)],
             cwd=REPO_ROOT,
             env=env,
             stdout=log_file,
@@ -75,26 +74,6 @@ def running_web(*, port: int, env: dict, log: Path):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-def _web_options() -> list[str]:
-    """The uvicorn options of scripts/run.sh's web line, bar the address."""
-    line = next(
-        line for line in (REPO_ROOT / "scripts/run.sh").read_text().splitlines() if "uvicorn --" in line
-    )
-    words = line.split("uvicorn", 1)[1].split()
-    options, skip = [], False
-    for word in words:
-        if skip:
-            skip = False
-        elif word in ("--host", "--port", "--workers"):
-            skip = True
-        else:
-            options.append(word)
-    return options
-
-
-WEB_OPTIONS = _web_options()
 
 
 @pytest.fixture(scope="session")
