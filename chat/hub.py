@@ -108,11 +108,11 @@ class Frame:
     """What a socket is sent: the text, written unchanged to every socket of the room, and the range of
     room seqs in it, so a socket that already has some of them is sent only the rest."""
 
-    __slots__ = ("text", "first", "last", "resume", "_events", "_wire")
+    __slots__ = ("text", "first", "last", "resume", "_events", "_bytes")
 
     def __init__(self, text: str, first: int = 0, last: int = 0, *, events=None, resume: bool = False):
         self.text, self.first, self.last, self.resume, self._events = text, first, last, resume, events
-        self._wire: bytes | None = None
+        self._bytes: bytes | None = None
 
     @classmethod
     def of(cls, events: list[dict], *, resume: bool = False) -> "Frame":
@@ -130,9 +130,9 @@ class Frame:
 
     def wire(self) -> bytes:
         """The text as a websocket frame, built once for every socket of the room."""
-        if self._wire is None:
-            self._wire = frame_bytes(self.text)
-        return self._wire
+        if self._bytes is None:
+            self._bytes = frame_bytes(self.text)
+        return self._bytes
 
     def text_for(self, socket: "Socket") -> str | None:
         """The frame as ``socket`` must get it, None when it has every event already."""

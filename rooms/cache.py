@@ -46,6 +46,7 @@ STALE_S = 5
 LOCAL_S = 1
 # A page due again is served as it was for up to this long while one request renders it anew.
 KEPT_STALE_S = 60
+# A claim to render a page again that is never let go (the render failed or was not kept) lapses then.
 REFRESH_CLAIM_S = 10
 GZIP_MIN_BYTES = 1024
 _ACCEPTS_GZIP = _lazy_re_compile(r"\bgzip\b")  # as django.middleware.gzip reads Accept-Encoding

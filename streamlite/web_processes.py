@@ -26,10 +26,17 @@ APP = "streamlite.asgi:application"
 
 def server_config(host: str, port: int) -> uvicorn.Config:
     """uvicorn's options for the site: no lifespan (Django has none to run), no per-message deflate (each
-    chat frame is serialised once for every socket, compression would run once per socket), and no proxy
-    headers (streamlite.proxy trusts only TRUSTED_PROXIES)."""
+    chat frame is serialised once for every socket, compression would run once per socket), no proxy
+    headers (streamlite.proxy trusts only TRUSTED_PROXIES) and no access line of its own (it would print
+    the RTMP hooks' secret in the query string; streamlite.access logs each request instead)."""
     return uvicorn.Config(
-        APP, host=host, port=port, lifespan="off", ws_per_message_deflate=False, proxy_headers=False
+        APP,
+        host=host,
+        port=port,
+        lifespan="off",
+        ws_per_message_deflate=False,
+        proxy_headers=False,
+        access_log=False,
     )
 
 
