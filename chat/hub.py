@@ -350,9 +350,8 @@ class Hub:
         self.seen.pop(room_id, None)
         try:
             await self._pubsub.unsubscribe(keys.chat_frames(room_id))
-        except (
-            Exception
-        ):  # a shard that just died may fail its closed connection any way (uvloop's RuntimeError)
+        # A shard that just died may fail its closed connection any way (uvloop's RuntimeError).
+        except Exception:
             logger.warning("unsubscribing room %s failed", room_id, exc_info=True)
         return True
 
@@ -487,9 +486,8 @@ class Hub:
 
     def _control(self, order: dict) -> None:
         user_id, room_id = order["close_user"], order.get("room_id")
-        for key in [
-            key for key in [*self.cache, *self._loading] if key[0] == "bans" and room_id in (None, key[1])
-        ]:
+        kept = {*self.cache, *self._loading}
+        for key in [key for key in kept if key[0] == "bans" and room_id in (None, key[1])]:
             self.cache_drop(key)
         for rid, sockets in self.rooms.items():
             if room_id is not None and rid != room_id:
