@@ -22,6 +22,7 @@ import traceback
 import uvicorn
 
 APP = "streamlite.asgi:application"
+BACKLOG = 2048  # uvicorn's own
 
 
 def server_config(host: str, port: int) -> uvicorn.Config:
@@ -37,6 +38,7 @@ def server_config(host: str, port: int) -> uvicorn.Config:
         ws_per_message_deflate=False,
         proxy_headers=False,
         access_log=False,
+        backlog=BACKLOG,
     )
 
 
@@ -54,6 +56,9 @@ def listening_sockets(host: str, port: int, count: int) -> list[socket.socket]:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
+        # Listening before the processes start: the kernel spreads connections over every socket from the
+        # first one on, and a process still starting accepts its share when it is ready.
+        sock.listen(BACKLOG)
         sockets.append(sock)
     return sockets
 
