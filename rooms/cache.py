@@ -147,7 +147,9 @@ def _room_or_category_saved(**kwargs) -> None:
 
 def _page_key(request: HttpRequest) -> str:
     # The language is in the key: the same URL renders in the visitor's language (LocaleMiddleware).
-    address = hashlib.md5(request.build_absolute_uri().encode(), usedforsecurity=False).hexdigest()
+    # The address as the request gave it (build_absolute_uri would quote and rebuild it on every view).
+    address = f"{request.scheme}://{request.get_host()}{request.path}?{request.META.get('QUERY_STRING', '')}"
+    address = hashlib.md5(address.encode(errors="backslashreplace"), usedforsecurity=False).hexdigest()
     return f"rooms:page:{_version()}:{translation.get_language()}:{address}"
 
 
@@ -160,14 +162,11 @@ class Page(NamedTuple):
     fresh_until: float
 
     def response(self, request: HttpRequest) -> HttpResponse:
-        if self.gzipped is None:
+        # A gzipped page's headers say Vary: Accept-Encoding already (_store).
+        if self.gzipped is None or not _ACCEPTS_GZIP.search(request.META.get("HTTP_ACCEPT_ENCODING", "")):
             return HttpResponse(self.content, headers=dict(self.headers))
-        if _ACCEPTS_GZIP.search(request.META.get("HTTP_ACCEPT_ENCODING", "")):
-            response = HttpResponse(self.gzipped, headers=dict(self.headers))
-            response["Content-Encoding"] = "gzip"
-        else:
-            response = HttpResponse(self.content, headers=dict(self.headers))
-        patch_vary_headers(response, ("Accept-Encoding",))
+        response = HttpResponse(self.gzipped, headers=dict(self.headers))
+        response["Content-Encoding"] = "gzip"
         return response
 
 
@@ -219,9 +218,12 @@ def _store(key: str, request: HttpRequest, response: HttpResponse) -> None:
     # A CSRF token in the page (or its cookie) belongs to one visitor: such a response is never kept.
     if not _response_cacheable(response) or request.META.get("CSRF_COOKIE_NEEDS_UPDATE"):
         return
+    gzipped = _gzipped(response)
+    if gzipped is not None:
+        patch_vary_headers(response, ("Accept-Encoding",))  # this response too: a later copy may be gzipped
     # The length is the middleware's to set: it differs between the plain and the gzipped body.
     headers = tuple((name, value) for name, value in response.headers.items() if name != "Content-Length")
-    page = Page(response.content, _gzipped(response), headers, time.time() + STALE_S)
+    page = Page(response.content, gzipped, headers, time.time() + STALE_S)
     try:
         cache.set(key, page, timeout=STALE_S + KEPT_STALE_S)
         cache.delete(f"{key}:refresh")  # the next time it is stale, the next request renders it

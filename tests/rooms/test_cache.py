@@ -112,6 +112,23 @@ def test_each_language_has_its_own_cached_page(client):
     assert '<html lang="en">' in html(client, "/")
 
 
+def test_each_address_has_its_own_cached_page(client, settings):
+    settings.ALLOWED_HOSTS = ["testserver", "other.example"]
+    live, idle = LiveRoomFactory(), RoomFactory()
+
+    def ids(url: str, **headers) -> list[int]:
+        response = client.get(url, headers=headers)
+        assert response.status_code == 200
+        return [room["id"] for room in response.json()["results"]]
+
+    for _ in range(2):  # the second time from the cache
+        assert ids("/api/rooms/?status=live") == [live.pk]
+        assert ids("/api/rooms/?status=idle") == [idle.pk]
+    assert page_key("/api/rooms/?status=live") != page_key("/api/rooms/?status=idle")
+    other_host = RequestFactory().get("/", headers={"host": "other.example"})
+    assert cache._page_key(other_host) != page_key("/")  # links in a page may name its host
+
+
 def test_an_anonymous_visitor_with_a_message_gets_a_fresh_page_that_is_not_kept(client):
     RoomFactory(title="Old title")
     html(client, "/")
