@@ -3,8 +3,9 @@
 the trivial view served by the same server in the same run (goal: each ≥ 90 %). Anonymous visitors, as
 most page views are.
 
-Server: uvicorn, one process, as `make run` serves the site (production settings, DEBUG off, PostgreSQL,
-Prometheus counters in a multiprocess folder), with bench/pages_settings.py (the site plus
+Server: one web process as `make run` starts each (streamlite.web_processes: uvicorn with the site's
+options; production settings, DEBUG off, PostgreSQL, Prometheus counters in a multiprocess folder), with
+bench/pages_settings.py (the site plus
 /bench/trivial/, a view answering "ok" through the same middleware). Load: wrk (Debian), one thread,
 CONNECTIONS keep-alive connections, DURATION_S per measurement; the URLs take turns for ROUNDS rounds
 so a busy machine slows all of them alike, and each ratio is the median of its rounds' ratios.
@@ -110,7 +111,7 @@ def main() -> None:
     top = seed()
     live_total = Room.objects.filter(status=Room.Status.LIVE).count()
     print(
-        f"rooms: {Room.objects.count()} ({live_total} live); uvicorn, 1 process; wrk -t1 -c{CONNECTIONS}; "
+        f"rooms: {Room.objects.count()} ({live_total} live); 1 web process; wrk -t1 -c{CONNECTIONS}; "
         f"Accept-Encoding: {ENCODING or '(none)'}"
     )
     trees = {"this tree": ROOT}
@@ -125,7 +126,9 @@ def main() -> None:
                 "DJANGO_SETTINGS_MODULE": "bench.pages_settings",
                 "PROMETHEUS_MULTIPROC_DIR": stack.enter_context(tempfile.TemporaryDirectory()),
             }
-            base = stack.enter_context(web_server(extra_env=env, server="uvicorn", cwd=cwd))
+            # A checkout from before streamlite.web_processes is served by uvicorn with the same options.
+            server = "site" if (cwd / "streamlite/web_processes.py").exists() else "uvicorn"
+            base = stack.enter_context(web_server(extra_env=env, server=server, cwd=cwd))
             pids[tree] = base.pid
             urls[tree] = {
                 "trivial view": f"{base}/bench/trivial/",

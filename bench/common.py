@@ -38,6 +38,17 @@ def wait_http(url: str, timeout: float = 30.0) -> None:
 
 SERVERS = {
     "daphne": lambda port: [str(ROOT / ".venv/bin/daphne"), "-b", "127.0.0.1", "-p", str(port)],
+    # As `make run` starts each web process (streamlite.web_processes, one process: no fork).
+    "site": lambda port: [
+        str(ROOT / ".venv/bin/python"),
+        "-m",
+        "streamlite.web_processes",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ],
+    # For a checkout older than streamlite.web_processes: the options it gives uvicorn.
     "uvicorn": lambda port: [
         str(ROOT / ".venv/bin/uvicorn"),
         "--host",
@@ -80,16 +91,17 @@ def process_tree_cpu_seconds(pid: int) -> float:
 
 @contextmanager
 def web_server(extra_env: dict | None = None, server: str = "daphne", workers: int = 1, cwd: Path = ROOT):
-    """An ASGI server (Daphne, or uvicorn with ``workers`` processes) serving the site on a free loopback
-    port; yields its URL (a ServerURL). ``cwd``: another checkout of the code to serve (with this one's
-    virtualenv), to compare two versions in one run."""
+    """An ASGI server (Daphne, or uvicorn or the site's launcher with ``workers`` processes) serving the
+    site on a free loopback port; yields its URL (a ServerURL). ``cwd``: another checkout of the code to
+    serve (with this one's virtualenv), to compare two versions in one run."""
     port = free_port()
     env = {**os.environ, **(extra_env or {})}
-    if workers > 1 and server != "uvicorn":
-        raise ValueError("only uvicorn runs several worker processes")
+    if workers > 1 and server == "daphne":
+        raise ValueError("Daphne runs one process")
     extra_args = ["--workers", str(workers)] if workers > 1 else []
+    app = [] if server == "site" else ["streamlite.asgi:application"]
     proc = subprocess.Popen(
-        [*SERVERS[server](port), *extra_args, "streamlite.asgi:application"],
+        [*SERVERS[server](port), *extra_args, *app],
         cwd=cwd,
         env=env,
         stdout=subprocess.DEVNULL,
