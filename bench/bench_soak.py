@@ -359,6 +359,11 @@ def main() -> None:
     errors_logged = {
         n: len(ERROR_LINE.findall(t)) for n, t in logs.items() if n != "error.log" and ERROR_LINE.search(t)
     }
+    # The first few of each log, so a failing run says what went wrong without its folder.
+    error_examples = {
+        name: [line[:500] for line in logs[name].splitlines() if ERROR_LINE.search(line)][:3]
+        for name in errors_logged
+    }
     idle = sorted(tally.idle_after_stop)
     result = {
         "seconds": round(elapsed),
@@ -371,6 +376,7 @@ def main() -> None:
         "logged_5xx": logged_5xx,
         "tracebacks": tracebacks,
         "errors_logged": errors_logged,
+        "error_examples": error_examples,
         "stops": len(idle) + tally.idle_missed,
         "idle_within_5s": sum(1 for s in idle if s <= IDLE_GOAL_S),
         "idle_max_s": round(idle[-1], 2) if idle else None,

@@ -37,14 +37,15 @@ def test_make_run_stays_sound_under_a_minute_of_ordinary_use():
     lines = [line for line in done.stdout.splitlines() if line.startswith("soak: {")]
     assert done.returncode == 0 and lines, done.stdout[-3000:] + done.stderr[-3000:]
     result = json.loads(lines[-1].removeprefix("soak: "))
-    assert result["http_requests"] > 100 and result["http_5xx"] == 0 and result["logged_5xx"] == 0, result
-    assert result["tracebacks"] == {} and result["errors_logged"] == {}, result
-    assert result["go_lives"] >= 2 and result["go_live_failed"] == 0, result
-    assert result["stops"] >= 2 and result["idle_within_5s"] == result["stops"], result
-    assert result["pushes_created"] > 0 and result["pushes_received"] == result["pushes_created"], result
+    report = json.dumps(result, indent=1)  # in full: pytest would cut a dict short
+    assert result["http_requests"] > 100 and result["http_5xx"] == 0 and result["logged_5xx"] == 0, report
+    assert result["tracebacks"] == {} and result["errors_logged"] == {}, report
+    assert result["go_lives"] >= 2 and result["go_live_failed"] == 0, report
+    assert result["stops"] >= 2 and result["idle_within_5s"] == result["stops"], report
+    assert result["pushes_created"] > 0 and result["pushes_received"] == result["pushes_created"], report
     # Every message answered: acknowledged, or refused by the rate limit when load bunches a sender's
     # messages up on arrival (the limiter measures arrival, not sending).
-    assert result["chat_sent"] > 0 and result["chat_answered"] == result["chat_sent"], result
-    assert set(result["chat_errors"]) <= {"rate_limited"}, result
-    assert result["viewer_events"] > 0, result
-    assert set(result["vods"]) == {"ready"}, result
+    assert result["chat_sent"] > 0 and result["chat_answered"] == result["chat_sent"], report
+    assert set(result["chat_errors"]) <= {"rate_limited"}, report
+    assert result["viewer_events"] > 0, report
+    assert set(result["vods"]) == {"ready"}, report
