@@ -45,21 +45,28 @@ mkdir -p "$VAR_DIR/log"
 names=()
 pids=()
 stopping=""
+# groups_wait N: until every started process group is gone, at most N tenths of a second.
+groups_wait() {
+  for _ in $(seq 1 "$1"); do
+    alive=""
+    for pid in "${pids[@]}"; do kill -0 -- "-$pid" 2>/dev/null && alive=1; done
+    [ -z "$alive" ] && return 0
+    sleep 0.1
+  done
+}
 cleanup() {
   [ -n "$stopping" ] && return
   stopping=1
   trap '' INT TERM HUP
   echo
   echo "Stopping: ${names[*]:-nothing started yet}"
-  # Each process leads its own process group (setsid), so this also reaches Celery's pool children
-  # and nginx's workers.
+  # Each process leads its own process group (setsid). The leaders are asked first: Celery's worker, nginx
+  # and the web launcher stop their own children (a pool process killed under the worker is logged as an
+  # error); then whatever a group still holds (an encoder a task started) is stopped, then killed.
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  groups_wait 100
   for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
-  for _ in $(seq 1 100); do
-    alive=""
-    for pid in "${pids[@]}"; do kill -0 -- "-$pid" 2>/dev/null && alive=1; done
-    [ -z "$alive" ] && break
-    sleep 0.1
-  done
+  groups_wait 20
   for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
   scripts/services.sh stop "$VAR_DIR/services"
   echo "Stopped."
