@@ -7,8 +7,9 @@ Server: one web process as `make run` starts each (streamlite.web_processes: uvi
 options; production settings, DEBUG off, PostgreSQL, Prometheus counters in a multiprocess folder), with
 bench/pages_settings.py (the site plus
 /bench/trivial/, a view answering "ok" through the same middleware). Load: wrk (Debian), one thread,
-CONNECTIONS keep-alive connections, DURATION_S per measurement; the URLs take turns for ROUNDS rounds
-so a busy machine slows all of them alike, and each ratio is the median of its rounds' ratios.
+CONNECTIONS keep-alive connections, DURATION_S per measurement; the URLs take turns for ROUNDS rounds,
+each round starting at the next URL, so a machine whose speed changes slows all of them alike, and each
+ratio is the median of its rounds' ratios.
 Every page is checked first (status 200, the live rooms listed) so a fast error page cannot pass.
 
 BENCH_PAGES_BEFORE=<another checkout> (e.g. `git archive main | tar -x -C /tmp/before`) serves that code
@@ -36,8 +37,8 @@ from streams.models import RoomRecord, Stream
 
 ROOMS = 1000
 LIVE = 100
-ROUNDS = int(os.environ.get("BENCH_PAGES_ROUNDS", "3"))
-DURATION_S = int(os.environ.get("BENCH_PAGES_DURATION_S", "8"))
+ROUNDS = int(os.environ.get("BENCH_PAGES_ROUNDS", "12"))
+DURATION_S = int(os.environ.get("BENCH_PAGES_DURATION_S", "2"))
 CONNECTIONS = 8
 # Every request carries the Accept-Encoding browsers send (kept pages are served gzipped to them);
 # BENCH_PAGES_ENCODING="" measures clients that accept no compression.
@@ -143,8 +144,11 @@ def main() -> None:
         per_cpu = {tree: {name: [] for name in tree_urls} for tree, tree_urls in urls.items()}
         for round_no in range(ROUNDS):
             for tree, tree_urls in urls.items():
-                for name, url in tree_urls.items():
-                    rate, rate_per_cpu = wrk(url, pids[tree])
+                # Each round starts at another URL: a machine speeding up or slowing down within a round
+                # then favours none of them.
+                names = list(tree_urls)
+                for name in names[round_no % len(names) :] + names[: round_no % len(names)]:
+                    rate, rate_per_cpu = wrk(tree_urls[name], pids[tree])
                     rates[tree][name].append(rate)
                     per_cpu[tree][name].append(rate_per_cpu)
                 print(
