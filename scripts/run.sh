@@ -45,11 +45,12 @@ mkdir -p "$VAR_DIR/log"
 names=()
 pids=()
 stopping=""
-# groups_wait N: until every started process group is gone, at most N tenths of a second.
-groups_wait() {
+# gone_wait N [-]: until every started process (with -: every process group) is gone, at most N tenths
+# of a second.
+gone_wait() {
   for _ in $(seq 1 "$1"); do
     alive=""
-    for pid in "${pids[@]}"; do kill -0 -- "-$pid" 2>/dev/null && alive=1; done
+    for pid in "${pids[@]}"; do kill -0 -- "${2:-}$pid" 2>/dev/null && alive=1; done
     [ -z "$alive" ] && return 0
     sleep 0.1
   done
@@ -64,9 +65,9 @@ cleanup() {
   # and the web launcher stop their own children (a pool process killed under the worker is logged as an
   # error); then whatever a group still holds (an encoder a task started) is stopped, then killed.
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  groups_wait 100
+  gone_wait 100
   for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
-  groups_wait 20
+  gone_wait 20 -
   for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
   scripts/services.sh stop "$VAR_DIR/services"
   echo "Stopped."
