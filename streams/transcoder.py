@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import requests
 from django.conf import settings
 from django.db import close_old_connections
 
@@ -176,7 +177,14 @@ class LadderSupervisor:
 
     def tick(self) -> None:
         close_old_connections()
-        sources = {p.name: p for p in ingest_publishers(app=settings.RTMP_HLS_APP)}
+        try:
+            publishers = ingest_publishers(app=settings.RTMP_HLS_APP)
+        except requests.RequestException:
+            # The ingest stopping or restarting (make run stops it beside the worker): without its list a
+            # source gone cannot be told from one unseen, so the transcoders stay as they are until it answers.
+            logger.warning("ingest /stat unreachable, ladder tick skipped")
+            return
+        sources = {p.name: p for p in publishers}
         for transcoder in list(self.transcoders.values()):
             self._check(transcoder, source=sources.get(transcoder.public_name))
         services.ladder_orphans_clean()

@@ -13,7 +13,8 @@ from streams import services
 from streams.ingest import IngestPublisher
 from streams.ladder import Rung, ladder_rungs
 from streams.models import LadderState, Stream
-from streams.transcoder import master_playlist, transcoder_command
+from streams.transcoder import LadderSupervisor, master_playlist, transcoder_command
+from tests.e2e.conftest import free_port
 from tests.factories import LiveRoomFactory, RoomFactory
 
 pytestmark = pytest.mark.django_db
@@ -128,6 +129,24 @@ def test_a_worker_gone_silent_frees_its_slot(site_ladder, settings):
     assert services.ladder_orphans_clean() == 1
     assert Stream.objects.get(pk=first.pk).ladder_node == ""
     assert services.ladder_claim(stream_id=second.pk, node="w2", source_height=360)
+
+
+@pytest.mark.django_db(transaction=True)  # the tick closes stale connections, as in a worker
+def test_a_ladder_tick_with_the_ingest_unreachable_is_skipped_and_changes_nothing(
+    site_ladder, settings, caplog
+):
+    settings.INGEST_HTTP_URL = f"http://127.0.0.1:{free_port()}"  # the ingest stopping, as make run stops
+    settings.LADDER_ORPHAN_S = 0
+    claimed, unclaimed = live_stream(), live_stream()
+    services.ladder_claim(stream_id=claimed.pk, node="elsewhere", source_height=360)
+
+    LadderSupervisor(node="here").tick()  # no exception: a warning, not a traceback in the worker's log
+
+    assert "ingest /stat unreachable, ladder tick skipped" in caplog.text
+    claimed.refresh_from_db()
+    unclaimed.refresh_from_db()
+    assert (claimed.ladder_state, claimed.ladder_node) == (LadderState.PENDING, "elsewhere")  # not cleaned
+    assert unclaimed.ladder_node == ""  # not started either
 
 
 def test_the_plans_allow_the_ladder_by_default():
