@@ -1,10 +1,10 @@
 """Settings every part needs: the environment, paths, apps, middleware, templates, database, accounts and
 languages. Code reads ``settings.X`` only; each concern's settings live in a module of this package."""
 
+import secrets
 from pathlib import Path
 
 import environ
-from django.core.management.utils import get_random_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
@@ -13,10 +13,18 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DEBUG", default=False)
+
+
+def debug_secret() -> str:
+    """A secret for a DEBUG process that was given none. URL-safe characters only: a value starting with
+    "$" is read by django-environ as the name of another variable (Django's key generator draws "$")."""
+    return secrets.token_urlsafe(50)
+
+
 # No key written in the source signs anything: `make run` generates both secrets into var/secrets.env
 # (scripts/make_secrets.py). Without DEBUG a missing one stops the start; with DEBUG and none given, each
 # process draws its own, so sessions and tokens last as long as that process.
-SECRET_KEY = env.str("SECRET_KEY", default=get_random_secret_key() if DEBUG else environ.Env.NOTSET)
+SECRET_KEY = env.str("SECRET_KEY", default=debug_secret() if DEBUG else environ.Env.NOTSET)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 

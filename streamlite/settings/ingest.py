@@ -3,11 +3,9 @@ hooks and tasks use."""
 
 import environ
 
-from streamlite.settings.base import DEBUG, MIDDLEWARE, VAR_DIR, env, get_random_secret_key
+from streamlite.settings.base import DEBUG, MIDDLEWARE, VAR_DIR, debug_secret, env
 
-RTMP_HOOK_SECRET = env.str(
-    "RTMP_HOOK_SECRET", default=get_random_secret_key() if DEBUG else environ.Env.NOTSET
-)
+RTMP_HOOK_SECRET = env.str("RTMP_HOOK_SECRET", default=debug_secret() if DEBUG else environ.Env.NOTSET)
 RTMP_PORT = env.int("RTMP_PORT", default=1935)
 HLS_HTTP_PORT = env.int("HLS_HTTP_PORT", default=8080)
 RTMP_PUBLIC_URL = env.str("RTMP_PUBLIC_URL", default=f"rtmp://127.0.0.1:{RTMP_PORT}/live")

@@ -6,6 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import environ
+
+from streamlite.settings.base import debug_secret
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SECRET_NAMES = ("SECRET_KEY", "RTMP_HOOK_SECRET")
 
@@ -38,6 +42,15 @@ def test_settings_refuse_to_start_without_secrets_when_debug_is_off():
 
         assert result.returncode != 0
         assert missing in result.stderr
+
+
+def test_the_secrets_drawn_for_debug_are_taken_as_they_are():
+    # django-environ reads a value starting with "$" as the name of another variable: a default drawn so
+    # sent a DEBUG start into endless recursion once in 50 (Django's key generator draws "$").
+    env = environ.Env()
+    for _ in range(1000):
+        drawn = debug_secret()
+        assert env.str("STREAMLITE_NO_SUCH_VARIABLE", default=drawn) == drawn
 
 
 def test_debug_without_secrets_signs_with_no_key_found_in_the_repository():
