@@ -1,4 +1,5 @@
 import os
+import time
 
 import pytest
 
@@ -28,6 +29,34 @@ def pytest_collection_modifyitems(config, items):
         if "module" in scopes and not item.get_closest_marker("xdist_group"):
             item.add_marker(pytest.mark.xdist_group(item.module.__name__))
     items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _flush_tries_again_after_a_deadlock():
+    """A transactional test's database is emptied by one TRUNCATE of every table; a server of the test still
+    finishing a write (a hook nginx calls when an encoder is killed) can hold one table while waiting for
+    another, and PostgreSQL then aborts one side. The flush is tried again once that writer is done."""
+    from django.core.management.base import CommandError
+    from django.db import OperationalError
+    from django.test import TransactionTestCase
+
+    original = TransactionTestCase._fixture_teardown
+
+    def teardown(self):
+        for attempt in range(1, 4):
+            try:
+                return original(self)
+            except CommandError as error:
+                deadlock = isinstance(error.__cause__, OperationalError) and "deadlock" in str(
+                    error.__cause__
+                )
+                if not deadlock or attempt == 3:
+                    raise
+                time.sleep(1)
+
+    TransactionTestCase._fixture_teardown = teardown
+    yield
+    TransactionTestCase._fixture_teardown = original
 
 
 @pytest.fixture(autouse=True)
