@@ -5,11 +5,10 @@ most page views are.
 
 Server: one web process as `make run` starts each (streamlite.web_processes: uvicorn with the site's
 options; production settings, DEBUG off, PostgreSQL, Prometheus counters in a multiprocess folder), with
-bench/pages_settings.py (the site plus
-/bench/trivial/, a view answering "ok" through the same middleware). Load: wrk (Debian), one thread,
-CONNECTIONS keep-alive connections, DURATION_S per measurement; the URLs take turns for ROUNDS rounds,
-each round starting at the next URL, so a machine whose speed changes slows all of them alike, and each
-ratio is the median of its rounds' ratios.
+bench/pages_settings.py (the site plus /bench/trivial/, a view answering "ok" through the same
+middleware). Load: wrk (Debian), one thread, CONNECTIONS keep-alive connections, DURATION_S per
+measurement; the URLs take turns for ROUNDS rounds, each round starting at the next URL, so a machine
+whose speed changes slows all of them alike, and each ratio is the median of its rounds' ratios.
 Every page is checked first (status 200, the live rooms listed) so a fast error page cannot pass.
 
 BENCH_PAGES_BEFORE=<another checkout> (e.g. `git archive main | tar -x -C /tmp/before`) serves that code
