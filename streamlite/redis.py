@@ -192,8 +192,10 @@ class ShardedPubSub:
                 elif message["type"] == "sunsubscribe" and self._channels.get(message["channel"]) == name:
                     # Not asked for: the shard gave the channel's slot away.
                     await self._move([message["channel"]])
-        except (RedisError, OSError):
-            logger.warning("chat shard %s lost; subscribing its rooms again", name)
+        # A dead primary's connection may fail any way: uvloop raises RuntimeError on a closed transport,
+        # and a reader ended by it unseen would leave its rooms deaf for good.
+        except Exception as error:
+            logger.warning("chat shard %s lost (%r); subscribing its rooms again", name, error)
             await self._node_lost(name)
 
     async def _node_lost(self, name: str) -> None:
