@@ -417,6 +417,18 @@ async def test_live_stream_stats_reach_the_room_record(ws_open, live_room, alice
     assert (record.total_comments, record.peak_viewers, record.unique_viewers) == (3, 2, 2)
 
 
+async def test_viewers_whose_names_hash_alike_still_count_as_two_unique_viewers(ws_open, live_room):
+    from streams.models import RoomRecord
+    from streams.services import room_records_stats_save
+
+    # "u:1966" and "u:1967" fall in one HyperLogLog register: an estimate would count one viewer.
+    for pk in (1966, 1967):
+        await ws_open(live_room.pk, user=await sync_to_async(UserFactory)(pk=pk))
+    await sync_to_async(room_records_stats_save)()
+    record = await sync_to_async(RoomRecord.objects.get)(room=live_room)
+    assert (record.peak_viewers, record.unique_viewers) == (2, 2)
+
+
 @pytest.mark.parametrize("frame", ["[" * 2000, '{"type": "chat", "text": ' + "[" * 100 + "]" * 100 + "}"])
 async def test_deeply_nested_frame_is_invalid_and_the_socket_stays(ws_open, room, alice, frame):
     sender = await ws_open(room.pk, user=alice)
