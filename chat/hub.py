@@ -52,32 +52,39 @@ DEDUPE_TTL_S = 600
 
 # Numbering, keeping and publishing a room's events is one script, so Redis publishes them in the order of
 # their seq and every hub hands them on in that order: a socket can then drop what it already has by seq.
-# KEYS: room seq, recent list, frames channel[, key to keep the ack under]. ARGV: recent list length, ack
-# TTL s, the ack as JSON without its closing brace (or ""), then per event its type, "1" when resumable,
-# and its JSON without its closing brace. The message on the channel: "first last type,type...\n" then
-# the events, comma-separated. Returns the first seq.
-PUBLISH_SCRIPT = """
-local n = (#ARGV - 3) / 3
-local last = redis.call('INCRBY', KEYS[1], n)
-local first = last - n + 1
-local types, events = {}, {}
-for i = 1, n do
-  local event = ARGV[3 * i + 3] .. ',"seq":' .. (first + i - 1) .. '}'
-  types[i], events[i] = ARGV[3 * i + 1], event
-  if ARGV[3 * i + 2] == '1' then redis.call('RPUSH', KEYS[2], event) end
+# room_publish(keys {room seq, recent list, frames channel[, key to keep the ack under]}, recent list
+# length, ack TTL s, the ack as JSON without its closing brace (or ""), items {per event its type, "1" when
+# resumable, its JSON without its closing brace}). The message on the channel: "first last type,type...\n"
+# then the events, comma-separated. Returns the first seq. The accept path's script calls it too.
+PUBLISH_LUA = """
+local function room_publish(keys, recent_count, ack_ttl, ack_open, items)
+  local n = #items / 3
+  local last = redis.call('INCRBY', keys[1], n)
+  local first = last - n + 1
+  local types, events = {}, {}
+  for i = 1, n do
+    local event = items[3 * i] .. ',"seq":' .. (first + i - 1) .. '}'
+    types[i], events[i] = items[3 * i - 2], event
+    if items[3 * i - 1] == '1' then redis.call('RPUSH', keys[2], event) end
+  end
+  redis.call('LTRIM', keys[2], -tonumber(recent_count), -1)
+  redis.call('PUBLISH', keys[3], first .. ' ' .. last .. ' ' .. table.concat(types, ',') .. '\\n' .. table.concat(events, ','))
+  if keys[4] then redis.call('SET', keys[4], ack_open .. ',"seq":' .. first .. '}', 'EX', tonumber(ack_ttl)) end
+  return first
 end
-redis.call('LTRIM', KEYS[2], -tonumber(ARGV[1]), -1)
-redis.call('PUBLISH', KEYS[3], first .. ' ' .. last .. ' ' .. table.concat(types, ',') .. '\\n' .. table.concat(events, ','))
-if KEYS[4] then redis.call('SET', KEYS[4], ARGV[3] .. ',"seq":' .. first .. '}', 'EX', tonumber(ARGV[2])) end
-return first
 """
+PUBLISH_SCRIPT = PUBLISH_LUA + "return room_publish(KEYS, ARGV[1], ARGV[2], ARGV[3], {unpack(ARGV, 4)})"
 
 
-# On a Redis Cluster the channel is a shard channel of the room's slot (its name carries the room's tag).
-SHARDED_PUBLISH_SCRIPT = PUBLISH_SCRIPT.replace("'PUBLISH'", "'SPUBLISH'")
+def for_cluster(script: str) -> str:
+    """A script that publishes on a room's shard channel (a Redis Cluster: its name carries the room's tag)."""
+    return script.replace("'PUBLISH'", "'SPUBLISH'")
 
 
-def _open_json(value: dict) -> str:
+SHARDED_PUBLISH_SCRIPT = for_cluster(PUBLISH_SCRIPT)
+
+
+def open_json(value: dict) -> str:
     """``value`` as compact JSON without its closing brace, for the script to add the seq."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))[:-1]
 
@@ -87,9 +94,9 @@ def publish_call(
 ) -> None:
     """Queue on a Redis pipeline (sync or async) the numbering, keeping and publishing of ``events`` (no
     seq yet); with ``ack_key``, ``ack`` is kept there with the first seq (a resend is answered with it)."""
-    args = [settings.CHAT_RECENT_COUNT, DEDUPE_TTL_S, _open_json(ack) if ack_key else ""]
+    args = [settings.CHAT_RECENT_COUNT, DEDUPE_TTL_S, open_json(ack) if ack_key else ""]
     for event in events:
-        args += [event["type"], "1" if event["type"] in RESUMABLE else "", _open_json(event)]
+        args += [event["type"], "1" if event["type"] in RESUMABLE else "", open_json(event)]
     room_keys = [keys.chat_seq(room_id), keys.chat_recent(room_id), keys.chat_frames(room_id)]
     script = SHARDED_PUBLISH_SCRIPT if chat_cluster() else PUBLISH_SCRIPT
     pipe.eval(script, len(room_keys) + bool(ack_key), *room_keys, *([ack_key] if ack_key else []), *args)
@@ -274,6 +281,7 @@ class Hub:
         # Short in-process caches of what every message needs (rules, bans, the live stream's start).
         self.cache: dict[tuple, tuple[float, object]] = {}
         self._loading: dict[tuple, asyncio.Future] = {}
+        self._scripts: dict[tuple[str, bool], object] = {}
         self._pubsub = chat_pubsub(self.chat_redis)
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
@@ -324,6 +332,15 @@ class Hub:
         finally:
             if self._loading.get(key) is asyncio.current_task():
                 del self._loading[key]
+
+    def script(self, text: str, *, site: bool = False):
+        """A Lua script on the rooms' Redis (``site``: the site's), registered once per process: called
+        by its SHA, loaded again when Redis no longer has it."""
+        script = self._scripts.get((text, site))
+        if script is None:
+            client = self.redis if site else self.chat_redis
+            script = self._scripts[(text, site)] = client.register_script(text)
+        return script
 
     def cache_drop(self, key: tuple) -> None:
         self.cache.pop(key, None)

@@ -1,5 +1,5 @@
 """User levels (docs/chat.md, "Levels"): points from minutes watched and minutes chatted, counted off the
-hot path. The accept path only marks a chatting minute in Redis (one command in its transaction); once a
+hot path. The accept path only marks a chatting minute in Redis (a few lines of its script); once a
 minute the beat task samples who watches live rooms (presence), drains the chatting minutes, adds both to
 each user's LevelProgress and sets User.level.
 
@@ -23,11 +23,14 @@ CHAT_MINUTE_WEIGHT = 5
 POINTS_PER_STEP = 30
 LEVEL_MAX = 100
 SAMPLE_EVERY_S = 60
-# KEYS: the user's chatting-minute marker, the drained hash. ARGV: user id, marker TTL s.
-_CHAT_MINUTE_SCRIPT = """
-if redis.call('SET', KEYS[1], 1, 'NX', 'EX', ARGV[2]) then redis.call('HINCRBY', KEYS[2], ARGV[1], 1) end
-return 0
+# chat_minute_count(key of the user's chatting-minute marker, key of the drained hash, user id, marker TTL
+# s): the accept path's script (chat.pipeline) runs it for every message it takes.
+CHAT_MINUTE_LUA = """
+local function chat_minute_count(marker, minutes, user_id, ttl)
+  if redis.call('SET', marker, 1, 'NX', 'EX', ttl) then redis.call('HINCRBY', minutes, user_id, 1) end
+end
 """
+CHAT_MINUTE_TTL_S = 60
 
 
 def level_for(*, watch_minutes: int, chat_minutes: int) -> int:
@@ -36,9 +39,9 @@ def level_for(*, watch_minutes: int, chat_minutes: int) -> int:
     return min(LEVEL_MAX, 1 + math.isqrt(points // POINTS_PER_STEP))
 
 
-def chat_minute_counted(pipe, *, user_id: int) -> None:
-    """Add to a Redis pipeline (the accept path's) the counting of this minute as one the user chatted."""
-    pipe.eval(_CHAT_MINUTE_SCRIPT, 2, keys.level_chat_marker(user_id), keys.LEVEL_CHAT_MINUTES, user_id, 60)
+def chat_minute_keys(user_id: int) -> list[str]:
+    """The keys of ``chat_minute_count`` for the user."""
+    return [keys.level_chat_marker(user_id), keys.LEVEL_CHAT_MINUTES]
 
 
 def _watchers_sampled() -> set[int]:

@@ -15,11 +15,11 @@ from django.utils.translation import gettext as _
 
 from chat import events as chat_events
 from chat.events import ErrorCode
-from chat.hub import DEDUPE_TTL_S, MESSAGE_TYPES, Hub, publish_call
-from chat.lanes import lane_take
-from chat.levels import chat_minute_counted
+from chat.hub import DEDUPE_TTL_S, MESSAGE_TYPES, PUBLISH_LUA, Hub, for_cluster, open_json
+from chat.lanes import LANE_LUA, lane_args
+from chat.levels import CHAT_MINUTE_LUA, CHAT_MINUTE_TTL_S, chat_minute_keys
 from chat.models import EMOTE_NAME_PATTERN
-from chat.presence import comment_counted, room_live_stream
+from chat.presence import COMMENT_COUNT_LUA, comment_count_keys, room_live_stream
 from chat.ratelimit import RATE_LIMIT_LUA, rate_limit_args
 from chat.selectors import RoomChatRules, chat_ban_active, chat_banned_users, emote_map, room_chat_rules
 from chat.wordfilter import text_blocked
@@ -57,35 +57,77 @@ BAN_CACHE_S = 5.0
 # own (one shard of a cluster): each room numbers its messages from blocks it leases from the site-wide
 # counter. A block a room leaves unused is a gap in the ids, nothing more.
 ID_BLOCK = 100
-# The admission of a message in one round trip (each await of the accept path waits behind whatever the
-# event loop is doing, fan-outs to a thousand sockets included): a resend is answered with its first ack,
-# else the rate limit is charged, the client id marked in flight and the message given its id (its seq
-# comes with its publishing, chat.hub.PUBLISH_SCRIPT).
-# KEYS (one room's): dedupe, rate bucket, id block {next, last}. ARGV: dedupe TTL s (0: no client id), the
-# rate limit's three, then a fresh id block (first, last) when the room's is used up.
-# Returns {"resend", first ack or "" while in flight} | {"ids"}: lease a block and call again |
-# {"limited", retry ms} | {"ok", id}.
-_ADMIT_SCRIPT = (
-    RATE_LIMIT_LUA
-    + """
+# A message is taken in one round trip (each await of the accept path waits behind whatever the event loop
+# is doing, fan-outs to a thousand sockets included): a resend is answered with its first ack, else the
+# rate limit is charged, the message given its id (and a danmaku its lane), then numbered, kept and
+# published (chat.hub.room_publish), its ack kept for resends; on one Redis the site's writes follow in
+# the same script (site_write), on a cluster they go to their own node once the room's shard has taken it.
+# KEYS (the room's): dedupe, rate bucket, id block {next, last}, seq, recent list, frames channel, lanes;
+# then on one Redis the site counter of ids and SITE_KEYS. ARGV: dedupe TTL s (0: no client id), the rate
+# limit's three, recent list length, lane busy ms (0: chat) and lanes, event type, the event's and the
+# ack's JSON without id (nor lane) and closing brace, id block size, a fresh block (first, last) or
+# ("", ""); then on one Redis the site's arguments (SITE_ARGS).
+# Returns {"resend", first ack} | {"ids"}: lease a block and call again (cluster) | {"limited", retry ms} |
+# {"ok", id, seq, lane or -1}.
+_ACCEPT_LUA = """
 local dedupe = ARGV[1] ~= '0'
 if dedupe then
   local original = redis.call('GET', KEYS[1])
   if original then return {'resend', original} end
 end
+local site = #KEYS > 7
 local block = redis.call('HMGET', KEYS[3], 'next', 'last')
 local next_id, last_id = tonumber(block[1]) or 1, tonumber(block[2]) or 0
 if next_id > last_id then
-  if ARGV[5] == nil then return {'ids'} end
-  next_id, last_id = tonumber(ARGV[5]), tonumber(ARGV[6])
+  if site then
+    last_id = redis.call('INCRBY', KEYS[8], ARGV[11])
+    next_id = last_id - tonumber(ARGV[11]) + 1
+  elseif ARGV[12] == '' then
+    return {'ids'}
+  else
+    next_id, last_id = tonumber(ARGV[12]), tonumber(ARGV[13])
+  end
   redis.call('HSET', KEYS[3], 'next', next_id, 'last', last_id)
 end
 local wait = rate_limit_take(KEYS[2], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]))
 if wait > 0 then return {'limited', wait} end
-if dedupe then redis.call('SET', KEYS[1], '', 'EX', ARGV[1]) end
 redis.call('HSET', KEYS[3], 'next', next_id + 1)
-return {'ok', next_id}
+local event, lane = ARGV[9] .. ',"id":' .. next_id, false
+if ARGV[6] ~= '0' then
+  lane = lane_take(KEYS[7], tonumber(ARGV[6]), tonumber(ARGV[7]))
+  event = event .. ',"lane":' .. lane
+end
+local room_keys, ack = {KEYS[4], KEYS[5], KEYS[6]}, ''
+if dedupe then room_keys[4], ack = KEYS[1], ARGV[10] .. ',"id":' .. next_id end
+local seq = room_publish(room_keys, ARGV[5], ARGV[1], ack, {ARGV[8], '1', event})
+if site then site_write({unpack(KEYS, 9)}, {unpack(ARGV, 14)}, next_id, lane) end
+return {'ok', next_id, seq, lane or -1}
 """
+# The site's writes of a message taken: the outbox for the archive (its document with id and lane added),
+# the live stream's comment count, the user's chatting minute, the room's emote uses.
+# SITE_KEYS: outbox, comment count, streams counted, chatting-minute marker, chatting minutes, emote uses,
+# rooms with emote uses. SITE_ARGS: the document's JSON without _id (nor lane) and closing brace, stream
+# id or "", user id, chatting-minute TTL s, room id, the ids of the emotes used.
+_SITE_LUA = """
+local function site_write(k, a, id, lane)
+  local doc = a[1] .. ',"_id":' .. id
+  if lane then doc = doc .. ',"lane":' .. lane end
+  redis.call('XADD', k[1], '*', 'doc', doc .. '}')
+  if a[2] ~= '' then comment_count(k[2], k[3], a[2]) end
+  chat_minute_count(k[4], k[5], a[3], a[4])
+  if #a > 5 then
+    for i = 6, #a do redis.call('HINCRBY', k[6], a[i], 1) end
+    redis.call('SADD', k[7], a[5])
+  end
+end
+"""
+_SITE_PARTS = COMMENT_COUNT_LUA + CHAT_MINUTE_LUA + _SITE_LUA
+# One Redis: everything in one script. A cluster: the room's part on its shard, then the site's.
+ACCEPT_SCRIPT = RATE_LIMIT_LUA + LANE_LUA + PUBLISH_LUA + _SITE_PARTS + _ACCEPT_LUA
+SHARDED_ACCEPT_SCRIPT = for_cluster(ACCEPT_SCRIPT)
+# KEYS: SITE_KEYS. ARGV: the id, the lane or "", then SITE_ARGS.
+SITE_SCRIPT = (
+    _SITE_PARTS + "site_write(KEYS, {unpack(ARGV, 3)}, ARGV[1], ARGV[2] ~= '' and ARGV[2])\nreturn 0"
 )
 
 
@@ -227,7 +269,7 @@ async def message_accept(*, hub: Hub, sender: Sender, payload: dict) -> dict | N
     if sender.user_id is None:
         raise Rejected(ErrorCode.AUTH_REQUIRED)
     message = message_validate(payload)
-    room_id, redis = sender.room_id, hub.redis
+    room_id = sender.room_id
     rules = await _rules(hub, room_id)
     if rules is None or not rules.allow_comments:
         raise Rejected(ErrorCode.COMMENTS_OFF)
@@ -240,51 +282,24 @@ async def message_accept(*, hub: Hub, sender: Sender, payload: dict) -> dict | N
         level_gates_check(rules=rules, level=sender.level, message=message)
     dedupe = keys.chat_dedupe(room_id, sender.user_id, client_id) if client_id else ""
     cooldown_ms = 0 if exempt else (rules.slow_mode_s * 1000 or rules.cooldown_ms)
-    admit = hub.chat_redis.register_script(_ADMIT_SCRIPT)
-    admit_keys = [
-        dedupe or keys.chat_dedupe(room_id, sender.user_id, ""),
-        keys.chat_rate(room_id, sender.user_id),
-        keys.chat_ids(room_id),
-    ]
-    args = [DEDUPE_TTL_S if dedupe else 0, *rate_limit_args(cooldown_ms=cooldown_ms)]
-    verdict, *values = await admit(keys=admit_keys, args=args)
-    if verdict == "ids":
-        last_id = await redis.incrby(keys.CHAT_NEXT_ID, ID_BLOCK)
-        verdict, *values = await admit(keys=admit_keys, args=[*args, last_id - ID_BLOCK + 1, last_id])
-    if verdict == "resend":
-        # A resend (reconnect): the first ack answers it, the message is not taken twice.
-        return json.loads(values[0]) if values[0] else None
-    if verdict == "limited":
-        raise Rejected(ErrorCode.RATE_LIMITED, retry_after_ms=int(values[0]))
-    [message_id] = values
-    try:
-        return await _message_store(
-            hub=hub, sender=sender, message=message, client_id=client_id, dedupe=dedupe, id=message_id
-        )
-    except BaseException:
-        if dedupe:
-            await hub.chat_redis.delete(dedupe)
-        raise
-
-
-async def _message_store(
-    *, hub: Hub, sender: Sender, message: dict, client_id: str, dedupe: str, id: int
-) -> dict:
-    """Number, keep and publish the admitted message, with its archiving, counting and its ack for
-    resends, in one transaction; returns the ack."""
-    room_id, redis = sender.room_id, hub.redis
-    kind = "danmaku" if "mode" in message else "chat"
-    lane = (
-        await lane_take(redis=hub.chat_redis, room_id=room_id, mode=message["mode"], text=message["text"])
-        if kind == "danmaku"
-        else None
+    return await _message_take(
+        hub=hub, sender=sender, message=message, client_id=client_id, dedupe=dedupe, cooldown_ms=cooldown_ms
     )
+
+
+async def _message_take(
+    *, hub: Hub, sender: Sender, message: dict, client_id: str, dedupe: str, cooldown_ms: int
+) -> dict | None:
+    """Admit, number, keep and publish the message, with its archiving and counting, in one round trip on
+    one Redis (two on a cluster: the room's shard, then the site's node); returns the ack."""
+    room_id = sender.room_id
+    kind = "danmaku" if "mode" in message else "chat"
     stream_id, started_ms = await room_live_stream(hub, room_id)
     used = emotes_used(message["text"], await _emote_ids(hub, room_id))
     now = datetime.now(UTC)
     event = chat_events.message_event(
         kind=kind,
-        id=id,
+        id=0,
         username=sender.username,
         display_name=sender.display_name,
         text=message["text"],
@@ -292,38 +307,93 @@ async def _message_store(
         mode=message.get("mode"),
         color=message.get("color"),
         size=message.get("size"),
-        lane=lane,
         vpos_ms=max(0, int(now.timestamp() * 1000) - started_ms) if started_ms is not None else 0,
         level=sender.level,
     )
     document = chat_events.message_document(
         event=event, room_id=room_id, stream_id=stream_id, user_id=sender.user_id, client_id=client_id
     )
-    ack = chat_events.ack_event(client_id=client_id, id=id)
-    async with redis.pipeline(transaction=True) as pipe:
-        # On one Redis, the room's writes join the site's in one transaction; on a cluster they go to the
-        # room's shard first, and are acknowledged once a replica has them.
-        room_pipe = pipe if hub.chat_redis is redis else hub.chat_redis.pipeline(transaction=False)
-        publish_call(room_pipe, room_id=room_id, events=[event], ack=ack, ack_key=dedupe)
-        if room_pipe is not pipe:
-            waited = chat_replica_wait(room_pipe, client=hub.chat_redis, key=keys.chat_recent(room_id))
-            results = await room_pipe.execute()
-            seq = results[0]
-            if waited and results[-1] < 1:
-                logger.warning("chat message %s acknowledged before a replica of its shard had it", id)
-        pipe.xadd(keys.CHAT_OUTBOX, {"doc": json.dumps(document, ensure_ascii=False)})
-        if stream_id is not None:
-            comment_counted(pipe, stream_id=stream_id)
-        chat_minute_counted(pipe, user_id=sender.user_id)
-        if used:
-            for emote_id in used:
-                pipe.hincrby(keys.chat_emote_uses(room_id), emote_id, 1)
-            pipe.sadd(keys.CHAT_EMOTE_USE_ROOMS, room_id)
-        results = await pipe.execute()
-    if room_pipe is pipe:
-        seq = results[0]
+    # The script adds the id (and a danmaku's lane) to each.
+    del event["id"], document["_id"]
+    if kind == "danmaku":
+        del event["lane"], document["lane"]
+    ack = chat_events.ack_event(client_id=client_id, id=0)
+    del ack["id"]
+    lane = lane_args(mode=message["mode"], text=message["text"]) if kind == "danmaku" else [0, 0]
+    room_keys = [
+        dedupe or keys.chat_dedupe(room_id, sender.user_id, ""),
+        keys.chat_rate(room_id, sender.user_id),
+        keys.chat_ids(room_id),
+        keys.chat_seq(room_id),
+        keys.chat_recent(room_id),
+        keys.chat_frames(room_id),
+        keys.chat_lanes(room_id, message.get("mode", "scroll")),
+    ]
+    room_args = [
+        DEDUPE_TTL_S if dedupe else 0,
+        *rate_limit_args(cooldown_ms=cooldown_ms),
+        settings.CHAT_RECENT_COUNT,
+        *lane,
+        kind,
+        open_json(event),
+        open_json(ack),
+        ID_BLOCK,
+    ]
+    site_keys = [
+        keys.CHAT_OUTBOX,
+        *comment_count_keys(stream_id or 0),
+        *chat_minute_keys(sender.user_id),
+        keys.chat_emote_uses(room_id),
+        keys.CHAT_EMOTE_USE_ROOMS,
+    ]
+    site_args = [
+        open_json(document),
+        stream_id if stream_id is not None else "",
+        sender.user_id,
+        CHAT_MINUTE_TTL_S,
+        room_id,
+        *sorted(used),
+    ]
+    if hub.chat_redis is hub.redis:
+        verdict, *values = await hub.script(ACCEPT_SCRIPT)(
+            keys=[*room_keys, keys.CHAT_NEXT_ID, *site_keys], args=[*room_args, "", "", *site_args]
+        )
+    else:
+        verdict, *values = await _room_take(hub, room_keys=room_keys, room_args=[*room_args, "", ""])
+        if verdict == "ids":
+            last_id = await hub.redis.incrby(keys.CHAT_NEXT_ID, ID_BLOCK)
+            block = [last_id - ID_BLOCK + 1, last_id]
+            verdict, *values = await _room_take(hub, room_keys=room_keys, room_args=[*room_args, *block])
+        if verdict == "ok":
+            id, lane_taken = values[0], values[2]
+            try:
+                await hub.script(SITE_SCRIPT, site=True)(
+                    keys=site_keys, args=[id, lane_taken if lane_taken >= 0 else "", *site_args]
+                )
+            except BaseException:
+                # Published but neither archived nor counted: a resend is taken again rather than lost.
+                if dedupe:
+                    await hub.chat_redis.delete(dedupe)
+                raise
+    if verdict == "resend":
+        # A resend (reconnect): the first ack answers it, the message is not taken twice.
+        return json.loads(values[0]) if values[0] else None
+    if verdict == "limited":
+        raise Rejected(ErrorCode.RATE_LIMITED, retry_after_ms=int(values[0]))
+    id, seq = int(values[0]), int(values[1])
     metrics.CHAT_MESSAGES_ACCEPTED.inc()
-    return {**ack, "seq": seq}
+    return chat_events.ack_event(client_id=client_id, id=id, seq=seq)
+
+
+async def _room_take(hub: Hub, *, room_keys: list[str], room_args: list) -> list:
+    """The room's part of taking a message on a cluster, acknowledged once a replica of its shard has it."""
+    async with hub.chat_redis.pipeline(transaction=False) as pipe:
+        pipe.eval(SHARDED_ACCEPT_SCRIPT, len(room_keys), *room_keys, *room_args)
+        waited = chat_replica_wait(pipe, client=hub.chat_redis, key=room_keys[4])
+        results = await pipe.execute()
+    if waited and results[0][0] == "ok" and results[-1] < 1:
+        logger.warning("chat message %s acknowledged before a replica of its shard had it", results[0][1])
+    return results[0]
 
 
 async def recent_events(*, hub: Hub, room_id: int, after_seq: int) -> list[dict]:

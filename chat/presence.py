@@ -150,10 +150,19 @@ async def presence_loop(hub) -> None:
             logger.warning("chat viewer counts not published; the next round retries")
 
 
-def comment_counted(pipe, *, stream_id: int) -> None:
-    """Add the counting of one accepted comment to a Redis pipeline."""
-    pipe.incr(keys.chat_stream_stat(stream_id, "comments"))
-    pipe.sadd(keys.CHAT_STATS_STREAMS, stream_id)
+# comment_count(key of the stream's comment count, key of the streams counted, stream id): the accept
+# path's script (chat.pipeline) runs it for every message it takes in a live room.
+COMMENT_COUNT_LUA = """
+local function comment_count(count, streams, stream_id)
+  redis.call('INCR', count)
+  redis.call('SADD', streams, stream_id)
+end
+"""
+
+
+def comment_count_keys(stream_id: int) -> list[str]:
+    """The keys of ``comment_count`` for the stream."""
+    return [keys.chat_stream_stat(stream_id, "comments"), keys.CHAT_STATS_STREAMS]
 
 
 def stream_stats_tracked() -> list[int]:

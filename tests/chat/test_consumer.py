@@ -91,6 +91,29 @@ async def test_danmaku_carries_style_lane_and_vpos(ws_open, live_room, alice, bo
     assert isinstance(danmaku["seq"], int)
 
 
+async def test_a_danmaku_is_archived_as_the_room_got_it(ws_open, mongo_archive, live_room, alice, bob):
+    from chat.archive import outbox_flush
+
+    sender = await ws_open(live_room.pk, user=alice)
+    reader = await ws_open(live_room.pk, user=bob)
+    await sender.send_json_to({"type": "danmaku", "text": "shita <b>x</b>", "client_id": "d1"})
+    await first(sender, "ack")
+    await sender.send_json_to({"type": "chat", "text": "plain", "client_id": "c1"})
+    ack = await first(sender, "ack")
+    shown = [e for e in await events_until(reader, "chat") if e["type"] in ("danmaku", "chat")]
+    await sync_to_async(outbox_flush)(consumer="test")
+
+    archived = {doc["_id"]: doc for doc in mongo_archive.messages.find()}
+    assert [archived[e["id"]]["text"] for e in shown] == ["<b>x</b>", "plain"]
+    danmaku, chat = (archived[e["id"]] for e in shown)
+    assert (danmaku["kind"], danmaku["mode"], danmaku["lane"], danmaku["vpos_ms"]) == (
+        "danmaku", "bottom", shown[0]["lane"], shown[0]["vpos_ms"]
+    )  # fmt: skip
+    assert (chat["kind"], chat["lane"], chat["client_id"], chat["_id"]) == ("chat", None, "c1", ack["id"])
+    stream = await sync_to_async(live_room.streams.get)()
+    assert danmaku["stream"] == chat["stream"] == stream.pk
+
+
 async def test_markup_is_delivered_as_the_same_plain_text(ws_open, room, alice, bob):
     sender = await ws_open(room.pk, user=alice)
     reader = await ws_open(room.pk, user=bob)
