@@ -260,9 +260,9 @@ async def _banned(hub: Hub, *, user_id: int, room_id: int) -> bool:
     return await database_sync_to_async(chat_ban_active)(user_id=user_id, room_id=room_id) is not None
 
 
-async def message_accept(*, hub: Hub, sender: Sender, payload: dict) -> dict | None:
-    """Check, number, store and queue one chat or danmaku message; returns the sender's ack (None when
-    the same client_id is being accepted right now by another frame)."""
+async def message_accept(*, hub: Hub, sender: Sender, payload: dict) -> dict:
+    """Check, number, store and queue one chat or danmaku message; returns the sender's ack (a resend's
+    is its first one)."""
     client_id = payload.get("client_id") or ""
     if not isinstance(client_id, str) or len(client_id) > CLIENT_ID_MAX:
         raise Rejected(ErrorCode.INVALID)
@@ -289,7 +289,7 @@ async def message_accept(*, hub: Hub, sender: Sender, payload: dict) -> dict | N
 
 async def _message_take(
     *, hub: Hub, sender: Sender, message: dict, client_id: str, dedupe: str, cooldown_ms: int
-) -> dict | None:
+) -> dict:
     """Admit, number, keep and publish the message, with its archiving and counting, in one round trip on
     one Redis (two on a cluster: the room's shard, then the site's node); returns the ack."""
     room_id = sender.room_id
@@ -377,7 +377,7 @@ async def _message_take(
                 raise
     if verdict == "resend":
         # A resend (reconnect): the first ack answers it, the message is not taken twice.
-        return json.loads(values[0]) if values[0] else None
+        return json.loads(values[0])
     if verdict == "limited":
         raise Rejected(ErrorCode.RATE_LIMITED, retry_after_ms=int(values[0]))
     id, seq = int(values[0]), int(values[1])
@@ -432,7 +432,7 @@ async def frame_handle(*, hub: Hub, sender: Sender, text: str | None) -> list[di
     if kind not in ("chat", "danmaku"):
         return [chat_events.error_event(code=ErrorCode.INVALID, message=_("Unknown frame type."))]
     try:
-        ack = await message_accept(hub=hub, sender=sender, payload=payload)
+        return [await message_accept(hub=hub, sender=sender, payload=payload)]
     except Rejected as rejected:
         client_id = payload.get("client_id") if isinstance(payload.get("client_id"), str) else None
         return [
@@ -444,4 +444,3 @@ async def frame_handle(*, hub: Hub, sender: Sender, text: str | None) -> list[di
                 level=rejected.level,
             )
         ]
-    return [ack] if ack is not None else []
