@@ -278,6 +278,17 @@ def test_rooms_spread_over_the_shards_and_danmaku_cross_nodes_in_seq_order(clust
         # The room's keys live on the shard of its channel.
         assert cluster.node(owners[room.pk]).llen(keys.chat_recent(room.pk)) == PER_ROOM
     assert len(set(ids)) == len(ids)  # unique site-wide, though each room numbers its own
+    # Each message's site part (the archive's outbox) went to the site's Redis, with its id and lane.
+    site = redis.Redis.from_url(
+        urlsplit(settings.REDIS_URL)._replace(path=f"/{SITE_REDIS_DB}").geturl(), decode_responses=True
+    )
+    outbox = [json.loads(fields["doc"]) for _id, fields in site.xrange(keys.CHAT_OUTBOX)]
+    archived = {doc["_id"]: doc for doc in outbox if doc["room"] in texts}
+    assert sorted(archived) == sorted(ids)
+    shown = [event for room in rooms for event in viewers[room.pk].of_type("danmaku")]
+    assert [(archived[e["id"]]["text"], archived[e["id"]]["lane"]) for e in shown] == [
+        (e["text"], e["lane"]) for e in shown
+    ]
 
 
 def test_killing_a_shards_primary_loses_no_acknowledged_message(cluster_site):
